@@ -1,0 +1,46 @@
+# evalcliff — two commands on a fresh machine:
+#   make report BASE=fp16 CAND=q4     (creates .venv on first use, then runs the gate)
+#   make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BASE ?= fp16
+CAND ?= q4
+SUITE ?= smoke
+CONFIG ?=
+POLICY ?=
+OUT ?= reports/$(BASE)-vs-$(CAND)
+JOBS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: report test test-fast check bench validate-stats clean help
+
+help:
+	@echo "make report BASE=fp16 CAND=q4 [SUITE=smoke CONFIG=variants.toml POLICY=policy.yaml]"
+	@echo "make test | make check | make clean"
+
+# torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+report: $(VENV)/.installed
+	$(VENV)/bin/evalcliff report --base $(BASE) --cand $(CAND) --suite $(SUITE) --out $(OUT) \
+		--jobs $(JOBS) $(if $(CONFIG),--config $(CONFIG)) $(if $(POLICY),--policy $(POLICY))
+
+test: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check evalcliff tests
+	$(VENV)/bin/mypy evalcliff
+
+clean:
+	rm -rf .evalcliff reports/runs reports/*-vs-*

@@ -1,0 +1,1 @@
+"""The `evalcliff` command line: one module per command, each delegating to the library."""

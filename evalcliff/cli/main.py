@@ -1,0 +1,61 @@
+"""`evalcliff` entry point: a click group whose commands live in sibling modules.
+
+Exit codes: 0 = GO, 1 = NO-GO, 3 = INCONCLUSIVE (compare/report); 2 = bad input or usage,
+with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from evalcliff import __version__
+from evalcliff.errors import EvalcliffError
+
+
+class _Group(click.Group):
+    """Turns EvalcliffError into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvalcliffError as exc:
+            click.echo(f"evalcliff: error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="evalcliff")
+def cli() -> None:
+    """Catch the quantization quality cliff: paired, tail-oversampled release gate.
+
+    \b
+    evalcliff report --base fp16 --cand q4      run both variants, compare, render
+    evalcliff run q4 --out runs/q4.parquet      run one variant over a suite
+    evalcliff compare --base A --cand B --out D compare two stored runs (no model)
+    evalcliff suites show smoke                 strata x counts x weights
+    """
+
+
+def _register() -> None:
+    from evalcliff.cli import compare, report, run, suites
+
+    modules: list[Any] = [run, compare, report, suites]
+    for mod in modules:
+        command: Callable[..., Any] = mod.command
+        cli.add_command(command)  # type: ignore[arg-type]
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="evalcliff")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Suites: YAML specs of slices, deterministic item generators, and the item schema."""

@@ -1,0 +1,67 @@
+"""The runner through lm-eval with the deterministic mock backend (no model)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from evalcliff.config.variants import resolve_variant
+from evalcliff.results import read_header, read_results
+from evalcliff.runner import run_variant
+from evalcliff.suites.spec import load_suite
+
+
+def test_mock_run_writes_contract_rows(mini_suite: Path, mock_config: Path, tmp_path: Path) -> None:
+    spec = load_suite(str(mini_suite))
+    out = tmp_path / "good.parquet"
+    outcome = run_variant("good", resolve_variant("good", mock_config), spec, out)
+    df = read_results(out)
+    assert outcome.n_items == len(df) == 30
+    assert df["correct"].all() and (df["score"] == 1.0).all()
+    assert not df["catastrophic"].any() and df["error"].isna().all()
+    header = read_header(out)
+    assert header["variant"] == "good" and header["backend"] == "mock"
+    assert header["suite"]["name"] == "mini" and len(header["suite"]["content_hash"]) == 16
+    assert "lm_eval" in header["packages"]
+
+
+def test_mock_errors_are_scored_wrong(mini_suite: Path, mock_config: Path, tmp_path: Path) -> None:
+    spec = load_suite(str(mini_suite))
+    out = tmp_path / "bad.parquet"
+    run_variant("bad", resolve_variant("bad", mock_config), spec, out)
+    df = read_results(out)
+    assert 0 < (~df["correct"]).sum() < len(df)
+    wrong = df[~df["correct"]]
+    assert (wrong["output"].str.strip() == "wrong").all()
+    # "wrong" has no number and is Latin script: catastrophic under those slices' rules
+    assert wrong[wrong["slice"] == "multihop_arith"]["catastrophic"].all()
+    assert wrong[wrong["slice"] == "low_resource"]["catastrophic"].all()
+
+
+def test_finished_run_is_reused_and_resumes_from_cache(
+    mini_suite: Path, mock_config: Path, tmp_path: Path
+) -> None:
+    spec = load_suite(str(mini_suite))
+    v = resolve_variant("good", mock_config)
+    out = tmp_path / "good.parquet"
+    first = run_variant("good", v, spec, out)
+    again = run_variant("good", v, spec, out)
+    assert again.reused and not first.reused
+    # a lost results file is rebuilt from the request cache without asking the model
+    out.unlink()
+    import evalcliff.backends.mock as mock
+
+    calls: list[int] = []
+    original = mock.MockLM.generate_until
+
+    def counting(self, requests, disable_tqdm=False):  # type: ignore[no-untyped-def]
+        calls.append(len(requests))
+        return original(self, requests, disable_tqdm)
+
+    mock.MockLM.generate_until = counting  # type: ignore[method-assign]
+    try:
+        run_variant("good", v, spec, out)
+    finally:
+        mock.MockLM.generate_until = original  # type: ignore[method-assign]
+    assert calls == []
+    pd.testing.assert_frame_equal(read_results(out).drop(columns="latency_s"),
+                                  read_results(out).drop(columns="latency_s"))
