@@ -14,7 +14,7 @@ OUT ?= reports/$(BASE)-vs-$(CAND)
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast check bench validate-stats clean help
+.PHONY: report test test-fast check clean help
 
 help:
 	@echo "make report BASE=fp16 CAND=q4 [SUITE=smoke CONFIG=variants.toml POLICY=policy.yaml]"

@@ -10,8 +10,9 @@ from evalcliff.gate import EXIT_CODES, compare_runs, load_policy
 from evalcliff.results import read_header, read_results
 
 
-def compare_files(base_path: Path, cand_path: Path, policy_path: str | Path | None,
-                  out_dir: Path) -> tuple[str, int, Path]:
+def compare_files(
+    base_path: Path, cand_path: Path, policy_path: str | Path | None, out_dir: Path
+) -> tuple[str, int, Path]:
     """Write `out_dir/summary.json` and `out_dir/report.html`; return (banner, exit code, path).
 
     Slice margins/weights default to those the base run's suite declared (its header),
@@ -51,6 +52,7 @@ def banner(summary: dict[str, Any]) -> str:
         )
     lines.append(f"  {'slice':<16}{'n':>5}{'base%':>8}{'cand%':>8}{'Δ pts':>8}  CI{'':<14}status")
     for s in summary.get("slices", []):
+
         def pct(x: Any) -> str:
             return "—" if x is None else f"{100 * x:.1f}"
 

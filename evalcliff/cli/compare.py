@@ -11,13 +11,27 @@ from evalcliff.cli.options import policy_option
 
 
 @click.command("compare")
-@click.option("--base", "base_path", type=click.Path(dir_okay=False), required=True,
-              help="Base variant results (.parquet or .jsonl).")
-@click.option("--cand", "cand_path", type=click.Path(dir_okay=False), required=True,
-              help="Candidate variant results (.parquet or .jsonl).")
+@click.option(
+    "--base",
+    "base_path",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Base variant results (.parquet or .jsonl).",
+)
+@click.option(
+    "--cand",
+    "cand_path",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Candidate variant results (.parquet or .jsonl).",
+)
 @policy_option
-@click.option("--out", type=click.Path(file_okay=False), required=True,
-              help="Directory for report.html and summary.json.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Directory for report.html and summary.json.",
+)
 def command(base_path: str, cand_path: str, policy: str | None, out: str) -> None:
     """Compare CAND against BASE on paired items; exit 0 GO, 1 NO-GO, 3 INCONCLUSIVE.
 
@@ -26,7 +40,6 @@ def command(base_path: str, cand_path: str, policy: str | None, out: str) -> Non
     """
     from evalcliff.compare import compare_files
 
-    verdict, code, summary_path = compare_files(Path(base_path), Path(cand_path), policy,
-                                                Path(out))
+    verdict, code, summary_path = compare_files(Path(base_path), Path(cand_path), policy, Path(out))
     click.echo(verdict)
     sys.exit(code)

@@ -16,16 +16,40 @@ from evalcliff.cli.options import config_option, policy_option, suite_option
 @suite_option
 @config_option
 @policy_option
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Report directory [default: reports/BASE-vs-CAND].")
-@click.option("--runs-dir", type=click.Path(file_okay=False), default="reports/runs",
-              show_default=True, help="Where per-variant results are kept and reused.")
-@click.option("--jobs", type=int, default=2, show_default=True,
-              help="Variants run at once; CPU threads are split between them.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Report directory [default: reports/BASE-vs-CAND].",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default="reports/runs",
+    show_default=True,
+    help="Where per-variant results are kept and reused.",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Variants run at once; CPU threads are split between them.",
+)
 @click.option("--limit", type=int, default=None, help="Only the first N items of each slice.")
 @click.option("--force", is_flag=True, help="Recompute runs even if matching ones exist.")
-def command(base: str, cand: str, suite: str, config: str | None, policy: str | None,
-            out: str | None, runs_dir: str, jobs: int, limit: int | None, force: bool) -> None:
+def command(
+    base: str,
+    cand: str,
+    suite: str,
+    config: str | None,
+    policy: str | None,
+    out: str | None,
+    runs_dir: str,
+    jobs: int,
+    limit: int | None,
+    force: bool,
+) -> None:
     """Run BASE and CAND over a suite, compare them, and write report.html + summary.json.
 
     Exits with the verdict: 0 GO, 1 NO-GO, 3 INCONCLUSIVE; 2 on bad input or a failed run
@@ -35,8 +59,9 @@ def command(base: str, cand: str, suite: str, config: str | None, policy: str | 
     from evalcliff.runner.parallel import run_side_by_side
 
     out_dir = Path(out or f"reports/{base}-vs-{cand}")
-    paths = run_side_by_side([base, cand], suite, config, Path(runs_dir), jobs=jobs,
-                             limit=limit, force=force)
+    paths = run_side_by_side(
+        [base, cand], suite, config, Path(runs_dir), jobs=jobs, limit=limit, force=force
+    )
     text, code, summary_path = compare_files(paths[base], paths[cand], policy, out_dir)
     click.echo(text)
     click.echo(f"report: {out_dir / 'report.html'}\nsummary: {summary_path}")

@@ -13,13 +13,24 @@ from evalcliff.cli.options import config_option, suite_option
 @click.argument("variant")
 @suite_option
 @config_option
-@click.option("--out", type=click.Path(dir_okay=False), required=True,
-              help="Results file to write (.parquet); its header goes to <stem>.header.json.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Results file to write (.parquet); its header goes to <stem>.header.json.",
+)
 @click.option("--seed", type=int, default=None, help="Item seed (default: the suite's).")
 @click.option("--limit", type=int, default=None, help="Only the first N items of each slice.")
 @click.option("--force", is_flag=True, help="Recompute even if a matching finished run exists.")
-def command(variant: str, suite: str, config: str | None, out: str, seed: int | None,
-            limit: int | None, force: bool) -> None:
+def command(
+    variant: str,
+    suite: str,
+    config: str | None,
+    out: str,
+    seed: int | None,
+    limit: int | None,
+    force: bool,
+) -> None:
     """Run VARIANT (a built-in name or one defined in --config) over a suite.
 
     Every finished item is kept in the variant's request cache, so an interrupted run,
@@ -30,8 +41,11 @@ def command(variant: str, suite: str, config: str | None, out: str, seed: int | 
     from evalcliff.suites.spec import load_suite
 
     v = resolve_variant(variant, config)
-    outcome = run_variant(variant, v, load_suite(suite), Path(out), seed=seed, force=force,
-                          limit=limit)
+    outcome = run_variant(
+        variant, v, load_suite(suite), Path(out), seed=seed, force=force, limit=limit
+    )
     what = "reused" if outcome.reused else f"ran in {outcome.seconds:.1f}s"
-    click.echo(f"{variant}: {outcome.n_items} items ({outcome.n_errors} errors), {what} "
-               f"-> {outcome.results_path}")
+    click.echo(
+        f"{variant}: {outcome.n_items} items ({outcome.n_errors} errors), {what} "
+        f"-> {outcome.results_path}"
+    )

@@ -30,8 +30,9 @@ def show(suite: str) -> None:
     for name, sl in spec.slices.items():
         for label, _ in sl.strata_params():
             margin = "policy" if sl.margin is None else f"{sl.margin:g}"
-            table.add_row(name, label, str(sl.items_per_stratum), sl.scorer, f"{sl.weight:g}",
-                          margin)
+            table.add_row(
+                name, label, str(sl.items_per_stratum), sl.scorer, f"{sl.weight:g}", margin
+            )
             total += sl.items_per_stratum
     Console().print(table)
     click.echo(f"{total} items")
@@ -39,8 +40,12 @@ def show(suite: str) -> None:
 
 @command.command("build")
 @click.argument("suite", default="smoke")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Directory for items.jsonl + manifest.json [default: .evalcliff/suites/SUITE].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory for items.jsonl + manifest.json [default: .evalcliff/suites/SUITE].",
+)
 @click.option("--seed", type=int, default=None, help="Item seed (default: the suite's).")
 def build(suite: str, out: str | None, seed: int | None) -> None:
     """Build SUITE's items (deterministic for a seed) as JSONL plus a manifest."""

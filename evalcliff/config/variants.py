@@ -62,7 +62,9 @@ def builtin_variant(name: str) -> VariantConfig:
     from evalcliff.embedded.variants import BUILTIN_VARIANTS
 
     spec = BUILTIN_VARIANTS[name]
-    return VariantConfig(backend="hf", model="embedded", quantization=Quantization(**spec.model_dump()))
+    return VariantConfig(
+        backend="hf", model="embedded", quantization=Quantization(**spec.model_dump())
+    )
 
 
 def load_variants(path: str | Path | None) -> dict[str, VariantConfig]:
@@ -76,7 +78,11 @@ def load_variants(path: str | Path | None) -> dict[str, VariantConfig]:
         raw = tomllib.loads(p.read_text()) if p.suffix == ".toml" else yaml.safe_load(p.read_text())
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         raise EvalcliffError(f"{p}: cannot parse: {exc}") from None
-    if not isinstance(raw, dict) or set(raw) - {"variants"} or not isinstance(raw.get("variants"), dict):
+    if (
+        not isinstance(raw, dict)
+        or set(raw) - {"variants"}
+        or not isinstance(raw.get("variants"), dict)
+    ):
         raise EvalcliffError(f"{p}: expected a single top-level table 'variants' of named variants")
     out = {}
     for name, body in raw["variants"].items():

@@ -34,7 +34,7 @@ def train_tokenizer(texts: Iterable[str], out_dir: Path, vocab_size: int = 512) 
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tok, eos_token=EOS, pad_token=EOS, bos_token=EOS, unk_token=None
     )
     fast.model_max_length = 1024

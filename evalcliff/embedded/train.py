@@ -52,7 +52,9 @@ def eval_prompt_hashes() -> set[str]:
     """Prompt hashes of every item of the built-in evaluation suites."""
     hashes: set[str] = set()
     for name in EVAL_SUITES:
-        hashes |= {it.prompt_hash for it in build_items(load_suite(str(SUITES_DIR / f"{name}.yaml")))}
+        hashes |= {
+            it.prompt_hash for it in build_items(load_suite(str(SUITES_DIR / f"{name}.yaml")))
+        }
     return hashes
 
 
@@ -100,8 +102,10 @@ def probe(model: Any, tok: Any, device: str, per_slice: int = 8) -> dict[str, fl
         for it in rng.sample(pool, per_slice):
             ids = torch.tensor([tok.encode(it.prompt, add_special_tokens=False)], device=device)
             with torch.no_grad():
-                out = model.generate(ids, max_new_tokens=28, do_sample=False, pad_token_id=tok.eos_token_id)
-            text = tok.decode(out[0, ids.shape[1]:]).split("\n")[0].strip()
+                out = model.generate(
+                    ids, max_new_tokens=28, do_sample=False, pad_token_id=tok.eos_token_id
+                )
+            text = tok.decode(out[0, ids.shape[1] :]).split("\n")[0].strip()
             hits += text == str(it.meta["completion"])
         acc[sl] = round(hits / per_slice, 2)
     return acc
@@ -143,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         train_tokenizer(("".join(t for t, _ in next(sample)) for _ in range(30_000)), out)
     tok = AutoTokenizer.from_pretrained(out)
 
-    cfg = LlamaConfig(
+    cfg_kwargs: dict[str, Any] = dict(
         vocab_size=len(tok),
         hidden_size=args.hidden,
         intermediate_size=args.intermediate,
@@ -157,16 +161,17 @@ def main(argv: list[str] | None = None) -> None:
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.eos_token_id,
     )
+    cfg = LlamaConfig(**cfg_kwargs)
     model = LlamaForCausalLM(cfg).to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    state = {"step": 0, "tokens": 0, "elapsed": 0.0, "log": []}
+    state: dict[str, Any] = {"step": 0, "tokens": 0, "elapsed": 0.0, "log": []}
     if args.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=args.device, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"params {n_params/1e6:.2f}M vocab {len(tok)} device {args.device}", flush=True)
+    print(f"params {n_params / 1e6:.2f}M vocab {len(tok)} device {args.device}", flush=True)
 
     texts = training_texts(args.seed + 1000 * (1 + state["step"]), banned)
     eos = tok.eos_token_id
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         weights = w[:, 1:].reshape(-1)
         loss = (ce * weights).sum() / weights.sum()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         state["step"] += 1
@@ -216,35 +221,56 @@ def main(argv: list[str] | None = None) -> None:
             el = time.time() - t0
             ans_mask = weights > 1
             ans_loss = (ce[ans_mask]).mean().item() if ans_mask.any() else float("nan")
-            rec = {"step": state["step"], "min": round(el / 60, 2), "loss": round(loss.item(), 4),
-                   "answer_loss": round(ans_loss, 4), "tokens": state["tokens"], "lr": lr}
+            rec = {
+                "step": state["step"],
+                "min": round(el / 60, 2),
+                "loss": round(loss.item(), 4),
+                "answer_loss": round(ans_loss, 4),
+                "tokens": state["tokens"],
+                "lr": lr,
+            }
             state["log"].append(rec)
             print(json.dumps(rec), flush=True)
         if time.time() - last_ckpt > args.ckpt_every:
-            print(json.dumps({"step": state["step"], "probe": probe(model, tok, args.device)}), flush=True)
+            print(
+                json.dumps({"step": state["step"], "probe": probe(model, tok, args.device)}),
+                flush=True,
+            )
             model.train()
             state["elapsed"] = time.time() - t0
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, ckpt_path)
+            torch.save(
+                {"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, ckpt_path
+            )
             last_ckpt = time.time()
     state["elapsed"] = time.time() - t0
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, ckpt_path)
     model.eval()
     model.to("cpu").to(torch.float16).save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
-    (out / "training.json").write_text(json.dumps({
-        "device": args.device,
-        "device_name": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
-        "threads": torch.get_num_threads(),
-        "minutes": round(state["elapsed"] / 60, 1),
-        "steps": state["step"],
-        "tokens": state["tokens"],
-        "params": n_params,
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "config": cfg.to_dict(),
-        "eval_prompts_banned": len(banned),
-        "log_tail": state["log"][-20:],
-    }, indent=2, default=str))
-    print(f"saved {out} after {state['step']} steps, {state['tokens']/1e6:.1f}M tokens", flush=True)
+    (out / "training.json").write_text(
+        json.dumps(
+            {
+                "device": args.device,
+                "device_name": torch.cuda.get_device_name()
+                if args.device.startswith("cuda")
+                else "cpu",
+                "threads": torch.get_num_threads(),
+                "minutes": round(state["elapsed"] / 60, 1),
+                "steps": state["step"],
+                "tokens": state["tokens"],
+                "params": n_params,
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "config": cfg.to_dict(),
+                "eval_prompts_banned": len(banned),
+                "log_tail": state["log"][-20:],
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    print(
+        f"saved {out} after {state['step']} steps, {state['tokens'] / 1e6:.1f}M tokens", flush=True
+    )
 
 
 if __name__ == "__main__":

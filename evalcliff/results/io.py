@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from evalcliff.errors import EvalcliffError
-from evalcliff.results.schema import RESULT_COLUMNS, REQUIRED_COLUMNS, RunHeader
+from evalcliff.results.schema import REQUIRED_COLUMNS, RESULT_COLUMNS, RunHeader
 
 
 def header_path(results_path: Path) -> Path:

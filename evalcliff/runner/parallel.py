@@ -21,9 +21,16 @@ def _unique_lines(path: Path) -> int:
     return len({line.split(",")[0] for line in path.read_text().splitlines() if line.strip()})
 
 
-def run_side_by_side(names: list[str], suite: str, config: str | None, runs_dir: Path, *,
-                     jobs: int = 2, limit: int | None = None, force: bool = False
-                     ) -> dict[str, Path]:
+def run_side_by_side(
+    names: list[str],
+    suite: str,
+    config: str | None,
+    runs_dir: Path,
+    *,
+    jobs: int = 2,
+    limit: int | None = None,
+    force: bool = False,
+) -> dict[str, Path]:
     """Run each distinct variant in `names`; return variant -> results path.
 
     Raises EvalcliffError naming the variant and its log when a run fails; other runs and
@@ -50,23 +57,42 @@ def run_side_by_side(names: list[str], suite: str, config: str | None, runs_dir:
     pending = list(unique)
     running: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     failed: dict[str, Path] = {}
-    with Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=False) as progress:
+    with Progress(
+        "[bold]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
         bars = {n: progress.add_task(n, total=None) for n in unique}
         while pending or running:
             while pending and len(running) < max(1, jobs):
                 n = pending.pop(0)
-                cmd = [sys.executable, "-m", "evalcliff.cli.main", "run", n, "--suite", suite,
-                       "--out", str(paths[n])]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "evalcliff.cli.main",
+                    "run",
+                    n,
+                    "--suite",
+                    suite,
+                    "--out",
+                    str(paths[n]),
+                ]
                 cmd += ["--config", config] if config else []
                 cmd += ["--limit", str(limit)] if limit is not None else []
                 cmd += ["--force"] if force else []
                 log = runs_dir / "logs" / f"{n}.log"
-                env = {**os.environ, "OMP_NUM_THREADS": str(threads),
-                       "TOKENIZERS_PARALLELISM": "false"}
+                env = {
+                    **os.environ,
+                    "OMP_NUM_THREADS": str(threads),
+                    "TOKENIZERS_PARALLELISM": "false",
+                }
                 with log.open("wb") as fh:
-                    running[n] = (subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                                                   env=env), log)
+                    running[n] = (
+                        subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env),
+                        log,
+                    )
             # progress from each run's journal (one line per finished item)
             for n in running:
                 rdir = run_dir_for(n, variants[n], manifest(spec, items, spec.seed))
@@ -82,6 +108,7 @@ def run_side_by_side(names: list[str], suite: str, config: str | None, runs_dir:
     if failed:
         n, log = next(iter(failed.items()))
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        raise EvalcliffError(f"variant {n!r} failed ({tail[0]}); full log: {log}; "
-                             "rerun the same command to resume")
+        raise EvalcliffError(
+            f"variant {n!r} failed ({tail[0]}); full log: {log}; rerun the same command to resume"
+        )
     return paths

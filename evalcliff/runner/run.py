@@ -79,8 +79,9 @@ def _reusable(out: Path, key: str) -> bool:
         return False
 
 
-def score_outputs(spec: SuiteSpec, items: list[Item], outputs: dict[str, str],
-                  latencies: dict[str, float | None]) -> pd.DataFrame:
+def score_outputs(
+    spec: SuiteSpec, items: list[Item], outputs: dict[str, str], latencies: dict[str, float | None]
+) -> pd.DataFrame:
     """Score every item's output with its slice's scorer into the results table."""
     from evalcliff.scoring.code import score_code_batch
 
@@ -90,10 +91,19 @@ def score_outputs(spec: SuiteSpec, items: list[Item], outputs: dict[str, str],
         scorer_name = spec.slices[it.slice].scorer
         out = outputs.get(it.item_id)
         row: dict[str, Any] = {
-            "item_id": it.item_id, "suite": it.suite, "slice": it.slice, "stratum": it.stratum,
-            "cluster_id": it.cluster_id, "prompt_hash": it.prompt_hash, "output": out or "",
-            "target": it.target, "score": 0.0, "correct": False, "catastrophic": False,
-            "error": None, "latency_s": latencies.get(it.item_id),
+            "item_id": it.item_id,
+            "suite": it.suite,
+            "slice": it.slice,
+            "stratum": it.stratum,
+            "cluster_id": it.cluster_id,
+            "prompt_hash": it.prompt_hash,
+            "output": out or "",
+            "target": it.target,
+            "score": 0.0,
+            "correct": False,
+            "catastrophic": False,
+            "error": None,
+            "latency_s": latencies.get(it.item_id),
         }
         rows.append(row)
         if out is None:
@@ -166,7 +176,9 @@ def run_variant(
             log_samples=True,
             bootstrap_iters=0,
             task_manager=TaskManager(include_defaults=False),
-            random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
+            random_seed=seed,
+            numpy_random_seed=seed,
+            torch_random_seed=seed,
             fewshot_random_seed=seed,
         )
     except KeyboardInterrupt:
@@ -220,5 +232,7 @@ def _collect(
             latencies[iid] = lat_by_hash.get(h) if h else None
     missing = {it.item_id for it in items} - set(outputs)
     if missing:
-        raise EvalcliffError(f"lm-eval returned no output for {len(missing)} items, e.g. {sorted(missing)[:3]}")
+        raise EvalcliffError(
+            f"lm-eval returned no output for {len(missing)} items, e.g. {sorted(missing)[:3]}"
+        )
     return outputs, latencies

@@ -26,13 +26,13 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-# /tmp last: the work dir lives under it, so it must stay reachable while the others bind it.
 SCRATCH = ("/var/tmp", "/dev/shm", "/tmp")
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
 CLONE_NEWUSER = 0x10000000
 
+# fmt: off
 _BLOCKED_EVENTS = frozenset({
     "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
     "subprocess.Popen", "os.kill", "os.killpg", "signal.pthread_kill",
@@ -41,6 +41,7 @@ _BLOCKED_EVENTS = frozenset({
     "os.symlink", "os.link",
 })
 _BLOCKED_IMPORTS = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters"})
+# Events whose first argument is a path that must lie inside the work dir.
 _PATH_EVENTS = frozenset({
     "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate", "os.utime",
     "os.chflags", "shutil.rmtree",
@@ -51,6 +52,11 @@ _OS_DENIED = (
     "execlpe", "execv", "execve", "execvp", "execvpe", "spawnl", "spawnle", "spawnlp",
     "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp",
 )
+_SUBPROCESS_DENIED = (
+    "Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput",
+)
+_SOCKET_DENIED = ("socket", "socketpair", "create_connection", "create_server", "fromfd")
+# fmt: on
 
 
 def _libc_call(name: str, *args: Any) -> None:
@@ -73,9 +79,14 @@ def _locked_flags(path: str) -> int:
     """The per-mount flags a bind remount must keep (they are locked in a user namespace)."""
     f = os.statvfs(path).f_flag
     flags = 0
-    for st, ms in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-                   (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
-                   (os.ST_RELATIME, MS_RELATIME)):
+    for st, ms in (
+        (os.ST_NOSUID, MS_NOSUID),
+        (os.ST_NODEV, MS_NODEV),
+        (os.ST_NOEXEC, MS_NOEXEC),
+        (os.ST_NOATIME, MS_NOATIME),
+        (os.ST_NODIRATIME, MS_NODIRATIME),
+        (os.ST_RELATIME, MS_RELATIME),
+    ):
         if f & st:
             flags |= ms
     if not f & (os.ST_NOATIME | os.ST_RELATIME):
@@ -85,14 +96,27 @@ def _locked_flags(path: str) -> int:
 
 def isolate_filesystem(workdir: str) -> None:
     """Make the work dir the only writable place (seen as /tmp), then drop mount capabilities."""
-    for target in SCRATCH:
-        if os.path.isdir(target):
-            try:
-                _libc_call("mount", workdir.encode(), target.encode(), None, MS_BIND, None)
-            except OSError:
-                if target == "/tmp":
-                    raise
+    # Bind through an fd: the work dir's own path may be hidden by the first bind.
+    fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for target in SCRATCH:
+            if os.path.isdir(target):
+                try:
+                    _libc_call(
+                        "mount",
+                        f"/proc/self/fd/{fd}".encode(),
+                        target.encode(),
+                        None,
+                        MS_BIND,
+                        None,
+                    )
+                except OSError:
+                    if target == "/tmp":
+                        raise
+    finally:
+        os.close(fd)
     os.chdir("/tmp")
+    os.environ.update(HOME="/tmp", TMPDIR="/tmp")
     for point in _mount_points():
         if point in SCRATCH or point.startswith(tuple(s + "/" for s in SCRATCH)):
             continue
@@ -158,11 +182,10 @@ def install_prelude() -> None:
     for name in _OS_DENIED:
         if hasattr(os, name):
             setattr(os, name, _denied(f"os.{name}"))
-    for name in ("Popen", "run", "call", "check_call", "check_output", "getoutput",
-                 "getstatusoutput"):
+    for name in _SUBPROCESS_DENIED:
         setattr(subprocess, name, _denied(f"subprocess.{name}"))
     subprocess._posixsubprocess = None  # type: ignore[attr-defined]
-    for name in ("socket", "socketpair", "create_connection", "create_server", "fromfd"):
+    for name in _SOCKET_DENIED:
         setattr(socket, name, _denied(f"socket.{name}"))
     for mod in [m for m in sys.modules if m.split(".")[0] in _BLOCKED_IMPORTS]:
         del sys.modules[mod]
@@ -179,8 +202,10 @@ def install_audit_hook(write_roots: tuple[str, ...]) -> None:
 
     def writable(path: object) -> bool:
         p = resolve(path)
-        return p is None or p == "/dev/null" or any(
-            p == r or p.startswith(r + "/") for r in write_roots
+        return (
+            p is None
+            or p == "/dev/null"
+            or any(p == r or p.startswith(r + "/") for r in write_roots)
         )
 
     def hook(event: str, args: tuple[Any, ...]) -> None:

@@ -82,8 +82,10 @@ def score_code(item: Item, output: str) -> Score:
     return Score(0.0, False, False, detail[:_DETAIL_MAX])
 
 
-def score_code_batch(items_and_outputs: Iterable[tuple[Item, str]], workers: int = 2,
-                     ) -> list[Score]:
+def score_code_batch(
+    items_and_outputs: Iterable[tuple[Item, str]],
+    workers: int = 2,
+) -> list[Score]:
     """`score_code` over many (item, output) pairs, `workers` sandboxes at a time, in order."""
     pairs = list(items_and_outputs)
     if workers < 1:

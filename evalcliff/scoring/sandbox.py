@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -42,12 +43,20 @@ from typing import IO, Literal
 Isolation = Literal["namespaces", "netns", "none"]
 TIERS: tuple[Isolation, ...] = ("namespaces", "netns", "none")
 _UNSHARE_ARGS: dict[Isolation, tuple[str, ...]] = {
-    "namespaces": ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
-                   "--mount-proc"),
+    "namespaces": (
+        "--user",
+        "--map-root-user",
+        "--net",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+    ),
     "netns": ("--user", "--map-root-user", "--net"),
     "none": (),
 }
 _CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
+_log = logging.getLogger(__name__)
 _detect_lock = threading.Lock()
 _detected: Isolation | None = None
 
@@ -90,6 +99,12 @@ def detect_isolation() -> Isolation:
                     if res.ok and res.stdout.strip() == "ok":
                         _detected = tier
                         break
+            if _detected != "namespaces":
+                _log.warning(
+                    "sandbox isolation %r: no pid/mount namespaces here; model code is "
+                    "contained by rlimits and a Python guard only",
+                    _detected,
+                )
         return _detected
 
 
@@ -118,8 +133,9 @@ def _wait_unreaped(pid: int, timeout_s: float) -> bool:
     return True
 
 
-def _killed_reason(rc: int, timed_out: bool, stderr: str, timeout_s: float, cpu_s: int,
-                   memory_mb: int) -> str | None:
+def _killed_reason(
+    rc: int, timed_out: bool, stderr: str, timeout_s: float, cpu_s: int, memory_mb: int
+) -> str | None:
     """The limit that ended the program, read from its status and last stderr line."""
     if timed_out:
         return f"timeout: still running after {timeout_s:g} s wall clock"
@@ -138,10 +154,17 @@ def _killed_reason(rc: int, timed_out: bool, stderr: str, timeout_s: float, cpu_
     return None
 
 
-def run_sandboxed(source: str, timeout_s: float = 5.0, cpu_s: int = 5, memory_mb: int = 512,
-                  max_procs: int = 64, max_file_mb: int = 10, output_limit: int = 4096,
-                  python_guard: bool = True, isolation: Isolation | Literal["auto"] = "auto",
-                  ) -> SandboxResult:
+def run_sandboxed(
+    source: str,
+    timeout_s: float = 5.0,
+    cpu_s: int = 5,
+    memory_mb: int = 512,
+    max_procs: int = 64,
+    max_file_mb: int = 10,
+    output_limit: int = 4096,
+    python_guard: bool = True,
+    isolation: Isolation | Literal["auto"] = "auto",
+) -> SandboxResult:
     """Run the Python program `source` contained (see the module docstring) and report how it
     ended. Never raises for anything the program does; blocks at most about `timeout_s`
     seconds (wall clock) plus process start-up and clean-up.
@@ -157,20 +180,38 @@ def run_sandboxed(source: str, timeout_s: float = 5.0, cpu_s: int = 5, memory_mb
     tier: Isolation = detect_isolation() if isolation == "auto" else isolation
     namespaced = tier == "namespaces"
     unshare = [shutil.which("unshare") or "unshare", *_UNSHARE_ARGS[tier]] if tier != "none" else []
-    with (tempfile.TemporaryDirectory(prefix="evalcliff-sbx-") as work,
-          tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err):
+    with (
+        tempfile.TemporaryDirectory(prefix="evalcliff-sbx-") as work,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
         Path(work, "main.py").write_text(source, encoding="utf-8")
         status_r, status_w = os.pipe() if namespaced else (-1, -1)
-        cfg = {"source_path": str(Path(work, "main.py")), "workdir": work, "cpu_s": cpu_s,
-               "memory_mb": memory_mb, "max_procs": max_procs, "max_file_mb": max_file_mb,
-               "guard": python_guard, "namespaced": namespaced, "status_fd": status_w}
+        cfg = {
+            "source_path": str(Path(work, "main.py")),
+            "workdir": work,
+            "cpu_s": cpu_s,
+            "memory_mb": memory_mb,
+            "max_procs": max_procs,
+            "max_file_mb": max_file_mb,
+            "guard": python_guard,
+            "namespaced": namespaced,
+            "status_fd": status_w,
+        }
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": work, "TMPDIR": work}
         cmd = [*unshare, sys.executable, "-I", "-S", "-B", _CHILD, json.dumps(cfg)]
         try:
             # No preexec_fn (unsafe with threads): limits are set by the child itself.
-            proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, start_new_session=True,
-                                    pass_fds=(status_w,) if namespaced else ())
+            proc = subprocess.Popen(
+                cmd,
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                pass_fds=(status_w,) if namespaced else (),
+            )
         finally:
             if namespaced:
                 os.close(status_w)

@@ -51,7 +51,7 @@ class SliceSpec(BaseModel):
     weight: float = Field(ge=0.0)
     margin: float | None = Field(None, ge=0.0)
     max_catastrophic_increase: float | None = Field(None, ge=0.0)
-    generation: GenerationSpec = Field(default_factory=GenerationSpec)  # type: ignore[arg-type]
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
     strata: dict[str, list[Any]]
     items_per_stratum: int = Field(ge=1)
     params: dict[str, Any] = Field(default_factory=dict)

@@ -37,8 +37,15 @@ def runner() -> CliRunner:
 
 
 def test_help_on_every_command(runner: CliRunner) -> None:
-    for args in (["--help"], ["run", "--help"], ["compare", "--help"], ["report", "--help"],
-                 ["suites", "--help"], ["suites", "show", "--help"], ["suites", "build", "--help"]):
+    for args in (
+        ["--help"],
+        ["run", "--help"],
+        ["compare", "--help"],
+        ["report", "--help"],
+        ["suites", "--help"],
+        ["suites", "show", "--help"],
+        ["suites", "build", "--help"],
+    ):
         res = runner.invoke(cli, args)
         assert res.exit_code == 0, (args, res.output)
 
@@ -47,14 +54,16 @@ def test_compare_go_and_nogo_from_files_alone(runner: CliRunner, tmp_path: Path)
     base = write_results(_results(400, set()), tmp_path / "base.parquet")
     same = write_results(_results(400, set()), tmp_path / "same.jsonl")
     worse = write_results(_results(400, set(range(0, 400, 3))), tmp_path / "worse.parquet")
-    res = runner.invoke(cli, ["compare", "--base", str(base), "--cand", str(same),
-                              "--out", str(tmp_path / "r1")])
+    res = runner.invoke(
+        cli, ["compare", "--base", str(base), "--cand", str(same), "--out", str(tmp_path / "r1")]
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "r1" / "summary.json").read_text())
     assert summary["verdict"] == "go"
     assert all(s["delta"] == 0 for s in summary["slices"])
-    res = runner.invoke(cli, ["compare", "--base", str(base), "--cand", str(worse),
-                              "--out", str(tmp_path / "r2")])
+    res = runner.invoke(
+        cli, ["compare", "--base", str(base), "--cand", str(worse), "--out", str(tmp_path / "r2")]
+    )
     assert res.exit_code == 1, res.output
     html = (tmp_path / "r2" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in html
@@ -64,8 +73,9 @@ def test_compare_go_and_nogo_from_files_alone(runner: CliRunner, tmp_path: Path)
 def test_compare_inconclusive_exit_3(runner: CliRunner, tmp_path: Path) -> None:
     base = write_results(_results(60, set()), tmp_path / "b.parquet")
     cand = write_results(_results(60, {5}), tmp_path / "c.parquet")
-    res = runner.invoke(cli, ["compare", "--base", str(base), "--cand", str(cand),
-                              "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        cli, ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 3, res.output
     s = json.loads((tmp_path / "r" / "summary.json").read_text())["slices"][0]
     assert s["status"] == "inconclusive" and s["items_needed"] > 0
@@ -76,17 +86,40 @@ def test_bad_input_is_exit_2_with_one_line(runner: CliRunner, tmp_path: Path) ->
     other = _results(10, set())
     other.loc[3, "prompt_hash"] = "different"
     cand = write_results(other, tmp_path / "c.parquet")
-    res = runner.invoke(cli, ["compare", "--base", str(base), "--cand", str(cand),
-                              "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        cli, ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2
     assert "i3" in res.output and "Traceback" not in res.output
-    res = runner.invoke(cli, ["compare", "--base", str(tmp_path / "missing.parquet"),
-                              "--cand", str(cand), "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        cli,
+        [
+            "compare",
+            "--base",
+            str(tmp_path / "missing.parquet"),
+            "--cand",
+            str(cand),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert res.exit_code == 2 and "not found" in res.output
     bad_policy = tmp_path / "p.yaml"
     bad_policy.write_text("margn: 0.1\n")
-    res = runner.invoke(cli, ["compare", "--base", str(base), "--cand", str(base),
-                              "--policy", str(bad_policy), "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        cli,
+        [
+            "compare",
+            "--base",
+            str(base),
+            "--cand",
+            str(base),
+            "--policy",
+            str(bad_policy),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert res.exit_code == 2 and "margn" in res.output
 
 
@@ -103,15 +136,45 @@ def test_report_end_to_end_with_mock_variants(
     runner: CliRunner, tmp_path: Path, mini_suite: Path, mock_config: Path
 ) -> None:
     out = tmp_path / "rep"
-    res = runner.invoke(cli, ["report", "--base", "good", "--cand", "bad", "--suite",
-                              str(mini_suite), "--config", str(mock_config), "--out", str(out),
-                              "--runs-dir", str(tmp_path / "runs")])
+    res = runner.invoke(
+        cli,
+        [
+            "report",
+            "--base",
+            "good",
+            "--cand",
+            "bad",
+            "--suite",
+            str(mini_suite),
+            "--config",
+            str(mock_config),
+            "--out",
+            str(out),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert res.exit_code == 1, res.output
     assert (out / "report.html").exists()
     assert json.loads((out / "summary.json").read_text())["verdict"] == "no-go"
-    res = runner.invoke(cli, ["report", "--base", "good", "--cand", "good", "--suite",
-                              str(mini_suite), "--config", str(mock_config), "--out", str(out),
-                              "--runs-dir", str(tmp_path / "runs")])
+    res = runner.invoke(
+        cli,
+        [
+            "report",
+            "--base",
+            "good",
+            "--cand",
+            "good",
+            "--suite",
+            str(mini_suite),
+            "--config",
+            str(mock_config),
+            "--out",
+            str(out),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert res.exit_code in (0, 3), res.output
     summary = json.loads((out / "summary.json").read_text())
     assert all(s["delta"] == 0 for s in summary["slices"])

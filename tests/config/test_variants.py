@@ -28,7 +28,7 @@ def test_config_file_toml_and_yaml(tmp_path: Path) -> None:
     [
         ('[variants.x]\nbackend = "hf"\ntemprature = 0.1\n', r"variants.x.temprature"),
         ('[variants.x]\nbackend = "tgi"\n', r"variants.x.backend"),
-        ('[variants.x]\nquantization = {bits = 9}\n', r"variants.x.quantization.bits"),
+        ("[variants.x]\nquantization = {bits = 9}\n", r"variants.x.quantization.bits"),
         ('[models.x]\nbackend = "hf"\n', "top-level table 'variants'"),
         ("[variants.x\n", "cannot parse"),
     ],

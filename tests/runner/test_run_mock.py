@@ -63,5 +63,6 @@ def test_finished_run_is_reused_and_resumes_from_cache(
     finally:
         mock.MockLM.generate_until = original  # type: ignore[method-assign]
     assert calls == []
-    pd.testing.assert_frame_equal(read_results(out).drop(columns="latency_s"),
-                                  read_results(out).drop(columns="latency_s"))
+    pd.testing.assert_frame_equal(
+        read_results(out).drop(columns="latency_s"), read_results(out).drop(columns="latency_s")
+    )

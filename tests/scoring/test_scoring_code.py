@@ -45,7 +45,7 @@ def test_code_early_exit_does_not_pass(item_factory: Any) -> None:
 
 
 def test_code_timeout(item_factory: Any) -> None:
-    s = score_code(_item(item_factory, timeout_s=1.0), "    while True:\n        pass\n")
+    s = score_code(_item(item_factory, timeout_s=0.5), "    while True:\n        pass\n")
     assert not s.correct and not s.catastrophic
     assert s.detail is not None and ("timeout" in s.detail or "CPU" in s.detail)
 

@@ -11,19 +11,46 @@ from evalcliff.scoring import char_script, score_script, script_fidelity
 @pytest.mark.parametrize(
     ("ch", "script"),
     [
-        ("a", "Latin"), ("\u00e9", "Latin"), ("5", "Common"), (".", "Common"), (" ", "Common"),
-        ("\u0915", "Devanagari"), ("\u0967", "Devanagari"),  # KA, DIGIT ONE
-        ("\u0e01", "Thai"), ("\u0e51", "Thai"),  # KO KAI, THAI DIGIT ONE
-        ("\u1780", "Khmer"), ("\u17e1", "Khmer"),  # KA, KHMER DIGIT ONE
-        ("\u0661", "Arabic"), ("\u06f1", "Arabic"), ("\u0628", "Arabic"),  # Arabic-Indic digits
-        ("\u09e7", "Bengali"), ("\u0a67", "Gurmukhi"), ("\u0ae7", "Gujarati"),
-        ("\u0b67", "Oriya"), ("\u0be7", "Tamil"), ("\u0c67", "Telugu"), ("\u0ce7", "Kannada"),
-        ("\u0d67", "Malayalam"), ("\u0d9a", "Sinhala"), ("\u0ed1", "Lao"), ("\u0f21", "Tibetan"),
-        ("\u1041", "Myanmar"), ("\u10d0", "Georgian"), ("\u0561", "Armenian"),
-        ("\u1200", "Ethiopic"), ("\u1820", "Mongolian"), ("\u05d0", "Hebrew"),
-        ("\u03b1", "Greek"), ("\u0436", "Cyrillic"), ("\u4e00", "Han"), ("\U00020000", "Han"),
-        ("\uac00", "Hangul"), ("\u3042", "Hiragana"), ("\u30a2", "Katakana"),
-        ("\uff11", "Common"), ("\u0710", "Unknown"),  # fullwidth digit; Syriac is unlisted
+        ("a", "Latin"),
+        ("\u00e9", "Latin"),
+        ("5", "Common"),
+        (".", "Common"),
+        (" ", "Common"),
+        ("\u0915", "Devanagari"),
+        ("\u0967", "Devanagari"),  # KA, DIGIT ONE
+        ("\u0e01", "Thai"),
+        ("\u0e51", "Thai"),  # KO KAI, THAI DIGIT ONE
+        ("\u1780", "Khmer"),
+        ("\u17e1", "Khmer"),  # KA, KHMER DIGIT ONE
+        ("\u0661", "Arabic"),
+        ("\u06f1", "Arabic"),
+        ("\u0628", "Arabic"),  # Arabic-Indic digits
+        ("\u09e7", "Bengali"),
+        ("\u0a67", "Gurmukhi"),
+        ("\u0ae7", "Gujarati"),
+        ("\u0b67", "Oriya"),
+        ("\u0be7", "Tamil"),
+        ("\u0c67", "Telugu"),
+        ("\u0ce7", "Kannada"),
+        ("\u0d67", "Malayalam"),
+        ("\u0d9a", "Sinhala"),
+        ("\u0ed1", "Lao"),
+        ("\u0f21", "Tibetan"),
+        ("\u1041", "Myanmar"),
+        ("\u10d0", "Georgian"),
+        ("\u0561", "Armenian"),
+        ("\u1200", "Ethiopic"),
+        ("\u1820", "Mongolian"),
+        ("\u05d0", "Hebrew"),
+        ("\u03b1", "Greek"),
+        ("\u0436", "Cyrillic"),
+        ("\u4e00", "Han"),
+        ("\U00020000", "Han"),
+        ("\uac00", "Hangul"),
+        ("\u3042", "Hiragana"),
+        ("\u30a2", "Katakana"),
+        ("\uff11", "Common"),
+        ("\u0710", "Unknown"),  # fullwidth digit; Syriac is unlisted
     ],
 )
 def test_char_script(ch: str, script: str) -> None:

@@ -54,8 +54,10 @@ def test_items_roundtrip(tmp_path: Path) -> None:
 
 def test_bad_suite_names_file_and_field(tmp_path: Path) -> None:
     p = tmp_path / "bad.yaml"
-    p.write_text("name: x\nslices:\n  head: {generator: head, scorer: exact, weight: 1,"
-                 " strata: {task: [succ]}, items_per_stratum: 2, colour: red}\n")
+    p.write_text(
+        "name: x\nslices:\n  head: {generator: head, scorer: exact, weight: 1,"
+        " strata: {task: [succ]}, items_per_stratum: 2, colour: red}\n"
+    )
     with pytest.raises(EvalcliffError, match=r"bad.yaml: slices.head.colour"):
         load_suite(str(p))
     with pytest.raises(EvalcliffError, match="unknown suite"):

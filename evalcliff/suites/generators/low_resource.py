@@ -34,7 +34,7 @@ NUMBERING_SYSTEMS: dict[str, tuple[str, str]] = {
     "mlym": ("MALAYALAM DIGIT", "Malayalam"),
     "orya": ("ORIYA DIGIT", "Oriya"),
 }
-NAMES = "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE".split()
+NAMES = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"]
 
 
 @cache

@@ -1,0 +1,105 @@
+"""Write the embedded model's card from its training record and a full-precision run.
+
+    python -m evalcliff.embedded.card --results reports/runs/smoke/fp16.parquet
+
+Accuracy per slice and per stratum carries a 95% Wilson interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from evalcliff.embedded import MODEL_DIR
+from evalcliff.results import read_header, read_results
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for k successes in n trials (fractions)."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, mid - half), min(1.0, mid + half))
+
+
+def accuracy_table(df: pd.DataFrame, by: list[str]) -> str:
+    """Markdown table of accuracy (with Wilson CI) and catastrophic rate grouped by `by`."""
+    lines = ["| " + " | ".join(by) + " | n | accuracy % | 95% CI | catastrophic % |",
+             "|" + "---|" * (len(by) + 4)]
+    for key, g in df.groupby(by, sort=False):
+        keys = key if isinstance(key, tuple) else (key,)
+        k, n = int(g["correct"].sum()), len(g)
+        lo, hi = wilson(k, n)
+        lines.append(
+            "| " + " | ".join(str(x) for x in keys)
+            + f" | {n} | {100 * k / n:.1f} | [{100 * lo:.1f}, {100 * hi:.1f}]"
+            f" | {100 * g['catastrophic'].mean():.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--results", type=Path, required=True, help="fp16 results on smoke")
+    ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
+    args = ap.parse_args(argv)
+    training = json.loads((args.model_dir / "training.json").read_text())
+    config = json.loads((args.model_dir / "config.json").read_text())
+    df = read_results(args.results)
+    header = read_header(args.results)
+    size_mb = (args.model_dir / "model.safetensors").stat().st_size / 2**20
+    card = f"""# evalcliff embedded model
+
+A tiny Llama-architecture causal LM that exists so evalcliff runs real inference end to end
+on a CPU with nothing downloaded. It is not a useful language model: it knows only the
+synthetic tasks of evalcliff's own suite generators.
+
+## Architecture
+- Llama (`LlamaForCausalLM`): hidden {config["hidden_size"]}, {config["num_hidden_layers"]} layers,
+  {config["num_attention_heads"]} heads, MLP {config["intermediate_size"]}, vocab {config["vocab_size"]},
+  untied `lm_head`, RoPE, context {config["max_position_embeddings"]}.
+- {training["params"] / 1e6:.2f}M parameters; weights stored in fp16 safetensors
+  ({size_mb:.1f} MB).
+- Tokenizer: character-level (each character one token, bytes as fallback), built with the
+  `tokenizers` library by `evalcliff/embedded/tokenizer.py`.
+
+## Training
+- Script: `python -m evalcliff.embedded.train` (arguments below); data generated on the fly
+  by the suite generators with a training seed stream and a wider parameter range than the
+  evaluation suites. {training["eval_prompts_banned"]} evaluation prompts were banned by
+  prompt hash, so no evaluation prompt was trained on (the script asserts it by filtering).
+- Device: {training["device_name"]} ({training["threads"]} threads); wall time
+  {training["minutes"]} min; {training["steps"]} steps; {training["tokens"] / 1e6:.1f}M tokens.
+- Loss: next-token cross-entropy on every token, answer tokens weighted
+  {training["args"].get("answer_weight")}×; AdamW, peak lr {training["args"].get("lr")},
+  cosine over the time budget; packed sequences of {training["args"].get("seq_len")} tokens,
+  batch {training["args"].get("batch")}.
+- Arguments: `{json.dumps(training["args"])}`
+
+## Full-precision accuracy on `smoke`
+Variant `fp16` (stored weights, fp32 compute, greedy), suite `{header.get("suite", {}).get("name")}`
+content hash `{header.get("suite", {}).get("content_hash")}`, evalcliff
+{header.get("packages", {}).get("evalcliff")}. Intervals are 95% Wilson.
+
+### Per slice
+{accuracy_table(df, ["slice"])}
+
+### Per stratum
+{accuracy_table(df, ["slice", "stratum"])}
+
+Reproduce: `make report BASE=fp16 CAND=fp16`, then
+`python -m evalcliff.embedded.card --results reports/runs/smoke/fp16.parquet`.
+"""
+    (args.model_dir / "MODEL_CARD.md").write_text(card)
+    print(card)
+
+
+if __name__ == "__main__":
+    main()
