@@ -11,12 +11,17 @@ from evalcliff.results import read_header, read_results
 
 
 def compare_files(
-    base_path: Path, cand_path: Path, policy_path: str | Path | None, out_dir: Path
+    base_path: Path,
+    cand_path: Path,
+    policy_path: str | Path | None,
+    out_dir: Path,
+    divergence_path: Path | None = None,
 ) -> tuple[str, int, Path]:
     """Write `out_dir/summary.json` and `out_dir/report.html`; return (banner, exit code, path).
 
     Slice margins/weights default to those the base run's suite declared (its header),
-    overridden by the policy.
+    overridden by the policy. `divergence_path` (per-item token KL / top-1 agreement, see
+    `evalcliff.distribution`) adds descriptive distribution metrics to every slice.
     """
     from evalcliff.report import render_report
 
@@ -25,6 +30,18 @@ def compare_files(
     base_h, cand_h = read_header(base_path), read_header(cand_path)
     defaults: dict[str, Any] = (base_h.get("suite") or {}).get("slices") or {}
     summary = compare_runs(base, cand, policy, defaults or None)
+    if divergence_path is not None:
+        import pandas as pd
+
+        from evalcliff.distribution import attach_divergence
+
+        attach_divergence(
+            summary,
+            pd.read_parquet(divergence_path),
+            policy.n_resamples,
+            policy.confidence,
+            policy.seed,
+        )
     summary["base"] = base_h
     summary["cand"] = cand_h
     out_dir.mkdir(parents=True, exist_ok=True)

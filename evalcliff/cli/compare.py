@@ -32,7 +32,16 @@ from evalcliff.cli.options import policy_option
     required=True,
     help="Directory for report.html and summary.json.",
 )
-def command(base_path: str, cand_path: str, policy: str | None, out: str) -> None:
+@click.option(
+    "--divergence",
+    "divergence_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Per-item token KL / top-1 agreement parquet (written by `report`).",
+)
+def command(
+    base_path: str, cand_path: str, policy: str | None, out: str, divergence_path: str | None
+) -> None:
     """Compare CAND against BASE on paired items; exit 0 GO, 1 NO-GO, 3 INCONCLUSIVE.
 
     Works on stored results alone, with no model. Items pair on item_id; a differing
@@ -40,6 +49,9 @@ def command(base_path: str, cand_path: str, policy: str | None, out: str) -> Non
     """
     from evalcliff.compare import compare_files
 
-    verdict, code, summary_path = compare_files(Path(base_path), Path(cand_path), policy, Path(out))
+    div = Path(divergence_path) if divergence_path else None
+    verdict, code, summary_path = compare_files(
+        Path(base_path), Path(cand_path), policy, Path(out), div
+    )
     click.echo(verdict)
     sys.exit(code)

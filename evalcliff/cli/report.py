@@ -38,6 +38,12 @@ from evalcliff.cli.options import config_option, policy_option, suite_option
 )
 @click.option("--limit", type=int, default=None, help="Only the first N items of each slice.")
 @click.option("--force", is_flag=True, help="Recompute runs even if matching ones exist.")
+@click.option(
+    "--divergence/--no-divergence",
+    default=True,
+    show_default=True,
+    help="Token KL and top-1 agreement vs the base (hf variants only; teacher-forced).",
+)
 def command(
     base: str,
     cand: str,
@@ -49,6 +55,7 @@ def command(
     jobs: int,
     limit: int | None,
     force: bool,
+    divergence: bool,
 ) -> None:
     """Run BASE and CAND over a suite, compare them, and write report.html + summary.json.
 
@@ -62,7 +69,19 @@ def command(
     paths = run_side_by_side(
         [base, cand], suite, config, Path(runs_dir), jobs=jobs, limit=limit, force=force
     )
-    text, code, summary_path = compare_files(paths[base], paths[cand], policy, out_dir)
+    div_path = None
+    if divergence:
+        from evalcliff.config.variants import resolve_variant
+        from evalcliff.distribution.run import divergence_table, supports_divergence
+        from evalcliff.suites.spec import load_suite
+
+        vb, vc = resolve_variant(base, config), resolve_variant(cand, config)
+        if supports_divergence(vb, vc):
+            spec = load_suite(suite)
+            div_path = divergence_table(
+                vb, vc, spec, paths[base], paths[cand], Path(runs_dir) / spec.name / "divergence"
+            )
+    text, code, summary_path = compare_files(paths[base], paths[cand], policy, out_dir, div_path)
     click.echo(text)
     click.echo(f"report: {out_dir / 'report.html'}\nsummary: {summary_path}")
     sys.exit(code)

@@ -91,3 +91,15 @@ def truncate(text: str, max_chars: int) -> tuple[str, int]:
     if len(text) <= max_chars:
         return text, 0
     return text[:max_chars] + "…", len(text) - max_chars
+
+
+def kl_value(x: object) -> str:
+    """A KL divergence in nats with 4 decimals, or the missing-value dash."""
+    v = as_float(x)
+    return "—" if v is None else f"{v:.4f}"
+
+
+def kl_interval(lo: object, hi: object) -> str:
+    """`[lo, hi]` of a KL divergence in nats, or empty when unknown."""
+    a, b = as_float(lo), as_float(hi)
+    return "" if a is None or b is None else f"[{a:.4f}, {b:.4f}]"

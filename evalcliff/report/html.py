@@ -47,6 +47,12 @@ HEADER_ORDER = (
 
 HEADLINE_KEYS = ("traffic_weighted_delta", "ci_low", "ci_high", "worst_slice", "worst_delta")
 SLICE_KEYS = (
+    "kl_mean",
+    "kl_ci_low",
+    "kl_ci_high",
+    "top1_agreement",
+    "top1_ci_low",
+    "top1_ci_high",
     "slice",
     "n",
     "base_mean",
@@ -110,6 +116,8 @@ def _environment() -> Environment:
     env.globals["ci"] = fmt.ci_points
     env.globals["flips"] = fmt.flips
     env.globals["num"] = fmt.as_float
+    env.globals["kl"] = fmt.kl_value
+    env.globals["klci"] = fmt.kl_interval
     return env
 
 
@@ -192,6 +200,8 @@ def build_context(
         "verdict_text": verdict_text,
         "verdict_class": verdict_class,
         "reasons": [str(r) for r in summary.get("reasons") or []],
+        "warnings": [str(w) for w in summary.get("warnings") or []],
+        "has_kl": any((r or {}).get("kl_mean") is not None for r in summary.get("slices") or []),
         "headline": headline,
         "worst": worst,
         "ci_label": f"{confidence * 100:g}% CI" if confidence is not None else "CI",

@@ -40,19 +40,21 @@ def run_side_by_side(
 
     from evalcliff.config.variants import resolve_variant
     from evalcliff.runner.run import run_dir_for
-    from evalcliff.suites.build import build_items, manifest
+    from evalcliff.suites.build import build_items, limit_items, manifest
     from evalcliff.suites.spec import load_suite
 
     spec = load_suite(suite)
-    items = build_items(spec)
-    if limit is not None:
-        items = [it for it in items if int(it.item_id.rsplit("/", 1)[1]) < limit]
+    items = limit_items(build_items(spec), limit)
     unique = list(dict.fromkeys(names))
     variants = {n: resolve_variant(n, config) for n in unique}
     runs_dir = runs_dir / spec.name
     runs_dir.mkdir(parents=True, exist_ok=True)
     (runs_dir / "logs").mkdir(exist_ok=True)
     paths = {n: runs_dir / f"{n}.parquet" for n in unique}
+    journals = {
+        n: run_dir_for(n, variants[n], manifest(spec, items, spec.seed)) / "journal.jsonl"
+        for n in unique
+    }
     threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(unique))))
     pending = list(unique)
     running: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
@@ -95,8 +97,7 @@ def run_side_by_side(
                     )
             # progress from each run's journal (one line per finished item)
             for n in running:
-                rdir = run_dir_for(n, variants[n], manifest(spec, items, spec.seed))
-                done = _unique_lines(rdir / "journal.jsonl")
+                done = _unique_lines(journals[n])
                 progress.update(bars[n], total=len(items), completed=min(done, len(items)))
             for n, (proc, log) in list(running.items()):
                 if proc.poll() is not None:

@@ -29,7 +29,7 @@ from evalcliff.results.schema import RunHeader
 from evalcliff.runner import journal
 from evalcliff.runner.lmeval_tasks import task_configs, task_name
 from evalcliff.scoring import get_scorer
-from evalcliff.suites.build import build_items, manifest
+from evalcliff.suites.build import build_items, limit_items, manifest
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
@@ -137,15 +137,7 @@ def run_variant(
     """
     t0 = time.time()
     seed = spec.seed if seed is None else seed
-    items = build_items(spec, seed)
-    if limit is not None:
-        per: dict[str, int] = {}
-        kept = []
-        for it in items:
-            per[it.slice] = per.get(it.slice, 0) + 1
-            if per[it.slice] <= limit:
-                kept.append(it)
-        items = kept
+    items = limit_items(build_items(spec, seed), limit)
     suite_manifest = manifest(spec, items, seed)
     key = _identity_key(variant, suite_manifest)
     if not force and _reusable(out, key):

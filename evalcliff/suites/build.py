@@ -46,6 +46,19 @@ def build_items(spec: SuiteSpec, seed: int | None = None) -> list[Item]:
     return items
 
 
+def limit_items(items: list[Item], limit: int | None) -> list[Item]:
+    """The first `limit` items of each slice (all items when `limit` is None)."""
+    if limit is None:
+        return items
+    seen: dict[str, int] = {}
+    kept = []
+    for it in items:
+        seen[it.slice] = seen.get(it.slice, 0) + 1
+        if seen[it.slice] <= limit:
+            kept.append(it)
+    return kept
+
+
 def content_hash(items: list[Item]) -> str:
     """SHA-256 (16 hex) over every item's id, prompt hash and target, in order."""
     h = hashlib.sha256()

@@ -79,7 +79,7 @@ def test_cluster_replicates_are_ratio_of_sums() -> None:
 
 
 def test_chunking_keeps_memory_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import evalcliff.stats.bootstrap as mod
+    import evalcliff.stats.resample as mod
 
     monkeypatch.setattr(mod, "_CHUNK_BYTES", 8 * 100 * 7)  # 7 resamples per chunk
     diffs = np.random.default_rng(0).normal(size=100)
