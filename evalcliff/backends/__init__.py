@@ -17,6 +17,7 @@ from evalcliff.suites.items import Item
 BACKENDS: dict[str, str] = {
     "hf": "evalcliff.backends.hf",
     "mock": "evalcliff.backends.mock",
+    "openai": "evalcliff.backends.openai_compat",
 }
 
 

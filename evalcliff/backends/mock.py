@@ -32,11 +32,28 @@ class MockLM(LM):  # type: ignore[misc]
         out = []
         for req in requests:
             context, _gen = req.args
-            gold = self.answers.get(context, "")
+            gold = self.answers.get(context)
+            if gold is None:  # chat-wrapped: find the user turn's prompt
+                user = context.split("<user>", 1)[-1].split("</user>", 1)[0]
+                gold = self.answers.get(user, "")
             text = " " + gold if _unit(self.seed, context) >= self.error_rate else " wrong"
             out.append(text)
             self.cache_hook.add_partial("generate_until", req.args, text)
         return out
+
+    @property
+    def tokenizer_name(self) -> str:
+        return "mock"
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        return "mock-chat" if chat_template else ""
+
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
+        """A fixed toy template: `<role>content</role>` per message, then `<assistant>`."""
+        text = "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in chat_history)
+        return text + ("<assistant>" if add_generation_prompt else "")
 
     def loglikelihood(self, requests: list[Any], disable_tqdm: bool = False) -> list[Any]:
         raise NotImplementedError("the mock backend only generates")

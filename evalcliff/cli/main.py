@@ -41,9 +41,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from evalcliff.cli import compare, noise, report, run, suites
+    from evalcliff.cli import compare, noise, plan, report, run, suites
 
-    modules: list[Any] = [run, compare, report, noise, suites]
+    modules: list[Any] = [run, compare, report, noise, suites, plan]
     for mod in modules:
         command: Callable[..., Any] = mod.command
         cli.add_command(command)  # type: ignore[arg-type]

@@ -45,13 +45,25 @@ class VariantConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["hf", "mock"] = "hf"
+    backend: Literal["hf", "mock", "openai"] = "hf"
     model: str = "embedded"
     quantization: Quantization | None = None
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # compute dtype (hf)
+    # completion: the prompt as is; chat: wrapped in the model's chat template (instruct models)
+    prompting: Literal["completion", "chat"] = "completion"
+    system_prompt: str | None = None
     batch_size: int = Field(1, ge=1)
     threads: int | None = Field(None, ge=1)
     max_length: int | None = Field(None, ge=16)
+    # openai backend: any OpenAI-compatible endpoint (vLLM serve, TGI, SGLang, llama.cpp
+    # server, Ollama); `model` is the served model name. Several endpoints share the load.
+    endpoints: list[str] = Field(default_factory=list)
+    api_key_env: str | None = None  # name of the environment variable holding the key
+    concurrency: int = Field(4, ge=1, le=1024)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(4, ge=0, le=20)
+    retry_backoff_s: float = Field(0.5, ge=0)
+    stream: bool = True  # streaming measures time to first token and inter-token gaps
     # mock backend only: share of items answered wrongly, chosen by a hash of (seed, item)
     error_rate: float = Field(0.0, ge=0.0, le=1.0)
     seed: int = 0

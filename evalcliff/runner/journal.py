@@ -54,3 +54,34 @@ def read_latencies(journal: Path) -> dict[str, float]:
                 continue
             out[rec["hash"]] = rec["latency_s"]
     return out
+
+
+def read_records(path: Path) -> dict[str, dict[str, Any]]:
+    """request hash -> its last JSON record (torn lines after kill -9 are skipped)."""
+    out: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out[rec["hash"]] = rec
+    return out
+
+
+def purge_errors(cache_db: Path, prefix: str) -> int:
+    """Delete cached responses that are error markers, so a rerun retries them.
+
+    lm-eval's CachingLM stores every response it is given, failures included.
+    """
+    if not cache_db.exists():
+        return 0
+    from sqlitedict import SqliteDict
+
+    n = 0
+    with SqliteDict(str(cache_db), autocommit=True) as db:
+        for k, v in list(db.items()):
+            if isinstance(v, str) and v.startswith(prefix):
+                del db[k]
+                n += 1
+    return n

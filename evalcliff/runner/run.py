@@ -27,10 +27,10 @@ from evalcliff.paths import cache_dir
 from evalcliff.results.io import header_path, write_results
 from evalcliff.results.schema import RunHeader
 from evalcliff.runner import journal
-from evalcliff.runner.lmeval_tasks import task_configs, task_name
-from evalcliff.scoring import get_scorer
+from evalcliff.runner.collect import ERROR_PREFIX, collect_outputs, per_item_metrics, score_outputs
+from evalcliff.runner.lmeval_tasks import task_configs
+from evalcliff.runner.perf import inter_token_gaps, run_perf
 from evalcliff.suites.build import build_items, limit_items, manifest
-from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
 PACKAGES = ["evalcliff", "lm_eval", "torch", "transformers", "numpy", "pandas", "scipy"]
@@ -79,47 +79,6 @@ def _reusable(out: Path, key: str) -> bool:
         return False
 
 
-def score_outputs(
-    spec: SuiteSpec, items: list[Item], outputs: dict[str, str], latencies: dict[str, float | None]
-) -> pd.DataFrame:
-    """Score every item's output with its slice's scorer into the results table."""
-    from evalcliff.scoring.code import score_code_batch
-
-    rows: list[dict[str, Any]] = []
-    code_jobs = []
-    for it in items:
-        scorer_name = spec.slices[it.slice].scorer
-        out = outputs.get(it.item_id)
-        row: dict[str, Any] = {
-            "item_id": it.item_id,
-            "suite": it.suite,
-            "slice": it.slice,
-            "stratum": it.stratum,
-            "cluster_id": it.cluster_id,
-            "prompt_hash": it.prompt_hash,
-            "output": out or "",
-            "target": it.target,
-            "score": 0.0,
-            "correct": False,
-            "catastrophic": False,
-            "error": None,
-            "latency_s": latencies.get(it.item_id),
-        }
-        rows.append(row)
-        if out is None:
-            row["error"] = "no output"
-        elif scorer_name == "code":
-            code_jobs.append((len(rows) - 1, it, out))
-        else:
-            s = get_scorer(scorer_name)(it, out)
-            row.update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
-    if code_jobs:
-        results = score_code_batch([(it, out) for _, it, out in code_jobs])
-        for (idx, _, _), s in zip(code_jobs, results, strict=True):
-            rows[idx].update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
-    return pd.DataFrame(rows)
-
-
 def run_variant(
     name: str,
     variant: VariantConfig,
@@ -152,10 +111,26 @@ def run_variant(
     journal_path = rdir / "journal.jsonl"
     started = datetime.now(UTC).isoformat()
     lm, identity = make_lm(variant, items)
+    if variant.prompting == "chat" and lm.chat_template(True) is None:
+        raise EvalcliffError(
+            f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "
+            "use prompting = 'completion' or a checkpoint with a chat template"
+        )
     journal.install(lm, journal_path)
+    metrics_path = rdir / "request_metrics.jsonl"
+    if hasattr(lm, "metrics_path"):
+        lm.metrics_path = metrics_path
+    done_before = len(journal.read_latencies(journal_path))
+    gaps_before = len(inter_token_gaps(metrics_path))
+    gen_t0 = time.perf_counter()
 
     import lm_eval
+    import lm_eval.evaluator
     from lm_eval.tasks import TaskManager
+
+    # lm-eval shells out to `git describe` for its own log and prints "fatal: not a git
+    # repository" outside one; evalcliff records versions in the run header instead.
+    lm_eval.evaluator.get_git_commit_hash = lambda: None
 
     logging.getLogger("lm-eval").setLevel(logging.ERROR)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
@@ -168,6 +143,8 @@ def run_variant(
             log_samples=True,
             bootstrap_iters=0,
             task_manager=TaskManager(include_defaults=False),
+            apply_chat_template=variant.prompting == "chat",
+            system_instruction=variant.system_prompt,
             random_seed=seed,
             numpy_random_seed=seed,
             torch_random_seed=seed,
@@ -180,9 +157,21 @@ def run_variant(
             f"variant {name!r} failed after partial progress ({exc.__class__.__name__}: {exc}); "
             f"finished items are kept in {rdir} and a rerun resumes from them"
         ) from exc
+    finally:
+        # failures are cached by lm-eval like answers: drop them so a rerun retries them
+        for db in rdir.glob("requests*.db"):
+            journal.purge_errors(db, ERROR_PREFIX)
+    gen_wall = time.perf_counter() - gen_t0
     assert res is not None
-    outputs, latencies = _collect(res["samples"], spec, items, journal_path)
-    df = score_outputs(spec, items, outputs, latencies)
+    outputs, hashes = collect_outputs(res["samples"], spec, items)
+    metrics = per_item_metrics(hashes, rdir)
+    if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer
+        for iid, m in metrics.items():
+            if m.get("output_tokens") is None and not outputs[iid].startswith(ERROR_PREFIX):
+                m["output_tokens"] = len(lm.tok_encode(outputs[iid]))
+    df = score_outputs(spec, items, outputs, metrics)
+    computed = len(journal.read_latencies(journal_path)) - done_before
+    perf = run_perf(df, gen_wall, computed, inter_token_gaps(metrics_path)[gaps_before:])
     header = RunHeader(
         variant=name,
         backend=variant.backend,
@@ -198,33 +187,6 @@ def run_variant(
     )
     header_dict = header.model_dump()
     header_dict["run_key"] = key
+    header_dict["perf"] = perf
     write_results(df, out, RunHeader.model_validate(header_dict))
     return RunOutcome(out, False, len(df), header.n_errors, time.time() - t0)
-
-
-def _collect(
-    samples: dict[str, list[dict[str, Any]]], spec: SuiteSpec, items: list[Item], journal_path: Path
-) -> tuple[dict[str, str], dict[str, float | None]]:
-    """item_id -> raw output text, and item_id -> latency (from the journal) ."""
-    from lm_eval.api.model import hash_args
-
-    lat_by_hash = journal.read_latencies(journal_path)
-    outputs: dict[str, str] = {}
-    latencies: dict[str, float | None] = {}
-    for slice_name in spec.slices:
-        for s in samples.get(task_name(spec.name, slice_name), []):
-            iid = s["doc"]["item_id"]
-            resp = s["filtered_resps"][0] if s["filtered_resps"] else s["resps"][0][0]
-            outputs[iid] = resp if isinstance(resp, str) else str(resp)
-            args = s.get("arguments")
-            h = None
-            if args:
-                first = args[0] if isinstance(args, list) else next(iter(args.values()))
-                h = hash_args("generate_until", first)
-            latencies[iid] = lat_by_hash.get(h) if h else None
-    missing = {it.item_id for it in items} - set(outputs)
-    if missing:
-        raise EvalcliffError(
-            f"lm-eval returned no output for {len(missing)} items, e.g. {sorted(missing)[:3]}"
-        )
-    return outputs, latencies

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -45,7 +45,7 @@ def bias_correction(reps: FloatArray, estimate: float) -> float:
     """
     below = float(np.sum(reps < estimate))
     ties = float(np.sum(reps == estimate))
-    return float(norm.ppf((below + 0.5 * ties) / len(reps)))
+    return float(ndtri((below + 0.5 * ties) / len(reps)))
 
 
 def bca_interval(
@@ -63,10 +63,10 @@ def bca_interval(
     a = acceleration(jackknife)
     alpha = 1.0 - confidence
     levels = []
-    for z in (float(norm.ppf(alpha / 2.0)), float(norm.ppf(1.0 - alpha / 2.0))):
+    for z in (float(ndtri(alpha / 2.0)), float(ndtri(1.0 - alpha / 2.0))):
         denom = 1.0 - a * (z0 + z)
         if not math.isfinite(z0) or denom <= 0.0:
             return percentile_interval(reps, confidence)
-        levels.append(float(norm.cdf(z0 + (z0 + z) / denom)))
+        levels.append(float(ndtr(z0 + (z0 + z) / denom)))
     lo, hi = np.quantile(reps, levels)
     return float(lo), float(hi)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from evalcliff.config.variants import resolve_variant
 from evalcliff.results import read_header, read_results
@@ -66,3 +67,30 @@ def test_finished_run_is_reused_and_resumes_from_cache(
     pd.testing.assert_frame_equal(
         read_results(out).drop(columns="latency_s"), read_results(out).drop(columns="latency_s")
     )
+
+
+def test_chat_prompting_wraps_prompts_in_the_template(
+    mini_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evalcliff.backends.mock as mock
+
+    seen: list[str] = []
+    original = mock.MockLM.generate_until
+
+    def recording(self, requests, disable_tqdm=False):  # type: ignore[no-untyped-def]
+        seen.extend(r.args[0] for r in requests)
+        return original(self, requests, disable_tqdm)
+
+    monkeypatch.setattr(mock.MockLM, "generate_until", recording)
+    cfg = tmp_path / "chat.toml"
+    cfg.write_text(
+        '[variants.chatty]\nbackend = "mock"\nprompting = "chat"\n'
+        'system_prompt = "Answer tersely."\n'
+    )
+    out = tmp_path / "chat.parquet"
+    run_variant("chatty", resolve_variant("chatty", cfg), load_suite(str(mini_suite)), out)
+    assert read_results(out)["correct"].all()
+    assert read_header(out)["backend_settings"]["prompting"] == "chat"
+    assert len(seen) == 30
+    assert all(c.startswith("<system>Answer tersely.</system><user>") for c in seen)
+    assert all(c.endswith("<assistant>") for c in seen)

@@ -1,0 +1,113 @@
+"""Turn lm-eval's logged samples into scored per-item result rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalcliff.errors import EvalcliffError
+from evalcliff.runner import journal
+from evalcliff.runner.lmeval_tasks import task_name
+from evalcliff.scoring import get_scorer
+from evalcliff.suites.items import Item
+from evalcliff.suites.spec import SuiteSpec
+
+# Backends return this prefix instead of text for a request that failed for good.
+ERROR_PREFIX = "\x00evalcliff-error: "
+
+
+def collect_outputs(
+    samples: dict[str, list[dict[str, Any]]], spec: SuiteSpec, items: list[Item]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(item_id -> raw output text, item_id -> request hash) from lm-eval's samples."""
+    from lm_eval.api.model import hash_args
+
+    outputs: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    for slice_name in spec.slices:
+        for s in samples.get(task_name(spec.name, slice_name), []):
+            iid = s["doc"]["item_id"]
+            resp = s["filtered_resps"][0] if s["filtered_resps"] else s["resps"][0][0]
+            outputs[iid] = resp if isinstance(resp, str) else str(resp)
+            args = s.get("arguments")
+            if args:
+                first = args[0] if isinstance(args, list) else next(iter(args.values()))
+                hashes[iid] = hash_args("generate_until", first)
+    missing = {it.item_id for it in items} - set(outputs)
+    if missing:
+        raise EvalcliffError(
+            f"lm-eval returned no output for {len(missing)} items, e.g. {sorted(missing)[:3]}"
+        )
+    return outputs, hashes
+
+
+def per_item_metrics(hashes: dict[str, str], rdir: Path) -> dict[str, dict[str, Any]]:
+    """item_id -> {latency_s, ttft_s, output_tokens} from the run's journals (None if unknown)."""
+    lat = journal.read_latencies(rdir / "journal.jsonl")
+    req = journal.read_records(rdir / "request_metrics.jsonl")
+    out: dict[str, dict[str, Any]] = {}
+    for iid, h in hashes.items():
+        m = req.get(h, {})
+        out[iid] = {
+            "latency_s": m.get("latency_s", lat.get(h)),
+            "ttft_s": m.get("ttft_s"),
+            "output_tokens": m.get("output_tokens"),
+        }
+    return out
+
+
+def score_outputs(
+    spec: SuiteSpec,
+    items: list[Item],
+    outputs: dict[str, str],
+    metrics: dict[str, dict[str, Any]],
+) -> pd.DataFrame:
+    """Score every item's output with its slice's scorer into the results table.
+
+    A failed request (output starting with ERROR_PREFIX) becomes an `error` row with score 0.
+    """
+    from evalcliff.scoring.code import score_code_batch
+
+    rows: list[dict[str, Any]] = []
+    code_jobs = []
+    for it in items:
+        scorer_name = spec.slices[it.slice].scorer
+        out = outputs.get(it.item_id)
+        m = metrics.get(it.item_id, {})
+        row: dict[str, Any] = {
+            "item_id": it.item_id,
+            "suite": it.suite,
+            "slice": it.slice,
+            "stratum": it.stratum,
+            "cluster_id": it.cluster_id,
+            "prompt_hash": it.prompt_hash,
+            "output": out or "",
+            "target": it.target,
+            "score": 0.0,
+            "correct": False,
+            "catastrophic": False,
+            "error": None,
+            "latency_s": m.get("latency_s"),
+            "ttft_s": m.get("ttft_s"),
+            "output_tokens": m.get("output_tokens"),
+        }
+        rows.append(row)
+        if out is None:
+            row["error"] = "no output"
+        elif out.startswith(ERROR_PREFIX):
+            row.update(output="", error=out[len(ERROR_PREFIX) :])
+        elif scorer_name == "code":
+            code_jobs.append((len(rows) - 1, it, out))
+        else:
+            s = get_scorer(scorer_name)(it, out)
+            row.update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
+    if code_jobs:
+        results = score_code_batch([(it, out) for _, it, out in code_jobs])
+        for (idx, _, _), s in zip(code_jobs, results, strict=True):
+            rows[idx].update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
+    df = pd.DataFrame(rows)
+    for col in ("ttft_s", "output_tokens"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    return df
