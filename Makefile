@@ -14,7 +14,7 @@ OUT ?= reports/$(BASE)-vs-$(CAND)
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast check clean help
+.PHONY: report test test-fast check clean help bench validate-stats
 
 help:
 	@echo "make report BASE=fp16 CAND=q4 [SUITE=smoke CONFIG=variants.toml POLICY=policy.yaml]"
@@ -41,6 +41,14 @@ test-fast: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(VENV)/bin/ruff check evalcliff tests
 	$(VENV)/bin/mypy evalcliff
+
+# Bootstrap speed vs scipy.stats.bootstrap -> reports/bench.{json,md}
+bench: $(VENV)/.installed
+	$(PY) -m evalcliff.bench
+
+# Simulation study of the CIs and the gate -> reports/stats-validation.{md,json} + power figure
+validate-stats: $(VENV)/.installed
+	$(PY) -m evalcliff.stats.validation
 
 clean:
 	rm -rf .evalcliff reports/runs reports/*-vs-*

@@ -40,6 +40,28 @@ def checkpoint_dir(variant: VariantConfig) -> tuple[Path, dict[str, Any]]:
     return out, identity
 
 
+def weights_bytes(src: Path, bits: int | None, group_size: int) -> int:
+    """Deployed weight size: block linears at `bits` plus an fp16 scale and zero point per
+    group; every other tensor in fp16. Without quantization: 2 bytes per parameter."""
+    from safetensors import safe_open
+
+    from evalcliff.embedded.quantize import is_block_linear_weight
+
+    total = 0
+    with safe_open(str(src / "model.safetensors"), "pt") as f:
+        for name in f.keys():  # noqa: SIM118 - safe_open is not a mapping
+            shape = f.get_slice(name).get_shape()
+            n = 1
+            for d in shape:
+                n *= int(d)
+            if bits is not None and is_block_linear_weight(name):
+                groups = n // (group_size if group_size > 0 else int(shape[-1]))
+                total += n * bits // 8 + groups * 4
+            else:
+                total += 2 * n
+    return total
+
+
 def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
     """lm-eval's HFLM over the variant's checkpoint, on the CPU."""
     threads = variant.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
@@ -59,5 +81,17 @@ def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, A
         trust_remote_code=False,
     )
     identity["compute_dtype"] = variant.dtype
+    import json
+
+    from evalcliff.runner.perf import memory_estimate
+
+    src = Path(identity["path"])
+    if (src / "model.safetensors").exists():
+        q = variant.quantization
+        bits = q.bits if q is not None else None
+        wb = weights_bytes(src, bits, q.group_size if q is not None else 128)
+        cfg = json.loads((path / "config.json").read_text())
+        context = int(cfg.get("max_position_embeddings", 0) or 0)
+        identity["memory_estimate"] = memory_estimate(cfg, wb, context, variant.batch_size)
     identity["threads"] = torch.get_num_threads()
     return lm, identity

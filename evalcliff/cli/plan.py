@@ -65,16 +65,15 @@ def command(
     from evalcliff.stats.power import plan_items
 
     try:
-        plan = plan_items(
-            margin, flip_rate, expected_delta, power, confidence, cluster_size, icc
-        )
+        plan = plan_items(margin, flip_rate, expected_delta, power, confidence, cluster_size, icc)
     except ValueError as exc:
         raise EvalcliffError(f"plan: {exc}") from exc
     if as_json:
         click.echo(json.dumps({**asdict(plan), "formula": FORMULA}, indent=2))
         return
     d, m, f = plan.expected_delta, plan.margin, plan.flip_rate
-    click.echo(f"{plan.items} paired items per slice ({plan.clusters} clusters of {cluster_size})")
+    shape = "" if cluster_size == 1 else f" ({plan.clusters} clusters of {cluster_size} items)"
+    click.echo(f"{plan.items} paired items per slice{shape}")
     click.echo(
         f"  to {'pass' if plan.decides == 'pass' else 'fail'} with probability {power:g}:"
         f" margin m={m:g}, expected delta d={d:g}, flip rate f={f:g}, confidence {confidence:g}"

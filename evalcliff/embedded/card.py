@@ -31,14 +31,17 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def accuracy_table(df: pd.DataFrame, by: list[str]) -> str:
     """Markdown table of accuracy (with Wilson CI) and catastrophic rate grouped by `by`."""
-    lines = ["| " + " | ".join(by) + " | n | accuracy % | 95% CI | catastrophic % |",
-             "|" + "---|" * (len(by) + 4)]
+    lines = [
+        "| " + " | ".join(by) + " | n | accuracy % | 95% CI | catastrophic % |",
+        "|" + "---|" * (len(by) + 4),
+    ]
     for key, g in df.groupby(by, sort=False):
         keys = key if isinstance(key, tuple) else (key,)
         k, n = int(g["correct"].sum()), len(g)
         lo, hi = wilson(k, n)
         lines.append(
-            "| " + " | ".join(str(x) for x in keys)
+            "| "
+            + " | ".join(str(x) for x in keys)
             + f" | {n} | {100 * k / n:.1f} | [{100 * lo:.1f}, {100 * hi:.1f}]"
             f" | {100 * g['catastrophic'].mean():.1f} |"
         )

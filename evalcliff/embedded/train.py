@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds between checkpoints")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/../train_ckpt.pt")
+    ap.add_argument(
+        "--export-only", action="store_true", help="with --resume: save the checkpoint, no steps"
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time() - state["elapsed"]
     last_ckpt = time.time()
     model.train()
-    while time.time() - t0 < budget:
+    while time.time() - t0 < budget and not args.export_only:
         ids, w = batch()
         ids, w = ids.to(args.device), w.to(args.device)
         # cosine schedule over the wall-clock budget, 2% warmup

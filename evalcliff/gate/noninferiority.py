@@ -16,7 +16,7 @@ from evalcliff.errors import EvalcliffError
 from evalcliff.gate.pairing import pair_runs
 from evalcliff.gate.policy import Policy
 from evalcliff.gate.reasons import verdict_reasons
-from evalcliff.gate.slices import SliceSettings, slice_row
+from evalcliff.gate.slices import SliceSettings, reliability_warning, slice_row
 from evalcliff.stats import holm, weighted_bootstrap
 
 EXIT_CODES: dict[str, int] = {"go": 0, "no-go": 1, "inconclusive": 3}
@@ -160,6 +160,7 @@ def compare_runs(
         for r in rows
         if r["n_errors_base"] or r["n_errors_cand"]
     ]
+    warnings += [w for r in rows if (w := reliability_warning(r, policy.confidence))]
     summary = {
         "verdict": verdict,
         "reasons": verdict_reasons(rows, policy.confidence, mapped),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from evalcliff.gate.policy import Policy
 from evalcliff.stats import BootstrapResult, items_needed, mcnemar_exact, paired_bootstrap
+from evalcliff.stats.reliability import informative_units, reliability_problems
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,22 @@ def slice_row(
         "items_needed": needed,
         "n_errors_base": int(g["error_base"].sum()),
         "n_errors_cand": int(g["error_cand"].sum()),
+        "n_clusters": boot.n_units,
+        "n_informative": informative_units(diffs, clusters),
         "strata": strata_rows(g, policy, rng),
     }
     return row, boot
+
+
+def reliability_warning(row: dict[str, Any], confidence: float) -> str | None:
+    """A warning for a slice whose CI the validation study found unreliable, else None."""
+    problems = reliability_problems(
+        row["n"], row["n_clusters"], row["n_informative"], row["margin"], confidence
+    )
+    if not problems:
+        return None
+    return (
+        f"{row['slice']}: its {confidence * 100:g}% CI may cover less than nominal"
+        f" ({'; '.join(problems)}), so its {row['status']} status is less certain than it"
+        " looks; see README 'Statistics'"
+    )

@@ -149,6 +149,63 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+PERF_ROWS = (
+    ("requests/s", ("requests_per_s",), 2),
+    ("output tokens/s", ("output_tokens_per_s",), 1),
+    ("latency p50 / p95 / p99 (s)", ("latency_s",), 3),
+    ("time to first token p50 / p95 / p99 (s)", ("ttft_s",), 3),
+    ("inter-token gap p50 / p95 / p99 (s)", ("itl_s",), 4),
+    ("requests computed (this process)", ("requests_computed",), 0),
+)
+
+
+def _perf_cell(perf: Mapping[str, Any], key: str, digits: int) -> str:
+    value = perf.get(key)
+    if isinstance(value, Mapping):
+        parts = [fmt.as_float(value.get(p)) for p in ("p50", "p95", "p99")]
+        if all(v is None for v in parts):
+            return fmt.MISSING
+        return " / ".join(fmt.MISSING if v is None else f"{v:.{digits}f}" for v in parts)
+    v = fmt.as_float(value)
+    return fmt.MISSING if v is None else f"{v:.{digits}f}"
+
+
+def perf_rows(base: Mapping[str, Any], cand: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Cost/latency rows (base vs candidate) from the run headers' `perf`; [] if absent."""
+    pb, pc = base.get("perf") or {}, cand.get("perf") or {}
+    if not pb and not pc:
+        return []
+    rows = [
+        {"label": label, "base": _perf_cell(pb, keys[0], d), "cand": _perf_cell(pc, keys[0], d)}
+        for label, keys, d in PERF_ROWS
+    ]
+    mb = (base.get("model") or {}).get("memory_estimate") or {}
+    mc = (cand.get("model") or {}).get("memory_estimate") or {}
+    if mb or mc:
+
+        def mib(m: Mapping[str, Any], key: str) -> str:
+            v = fmt.as_float(m.get(key))
+            return fmt.MISSING if v is None else f"{v / 2**20:.2f}"
+
+        rows.append(
+            {
+                "label": "weights, deployed estimate (MiB)",
+                "base": mib(mb, "weights_bytes"),
+                "cand": mib(mc, "weights_bytes"),
+            }
+        )
+        ctx = mb.get("context") or mc.get("context")
+        conc = mb.get("concurrency") or mc.get("concurrency")
+        rows.append(
+            {
+                "label": f"weights + fp16 KV cache at {ctx} tokens × {conc} (MiB)",
+                "base": mib(mb, "total_bytes"),
+                "cand": mib(mc, "total_bytes"),
+            }
+        )
+    return rows
+
+
 def metadata_rows(base: Mapping[str, Any], cand: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Rows {key, base, cand, differs} over the union of both run headers' flattened fields."""
     fb, fc = flatten(base), flatten(cand)
@@ -214,6 +271,7 @@ def build_context(
         "base_variant": fmt.plain(base_hdr.get("variant")),
         "cand_variant": fmt.plain(cand_hdr.get("variant")),
         "metadata": metadata_rows(base_hdr, cand_hdr),
+        "perf": perf_rows(base_hdr, cand_hdr),
         "policy_rows": [{"key": k, "value": v} for k, v in flatten(policy).items()],
         "version": __version__,
         "plotly_js": _plotly_bundle(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evalcliff.errors import EvalcliffError
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
@@ -18,6 +19,11 @@ def task_configs(spec: SuiteSpec, items: list[Item]) -> list[dict[str, Any]]:
 
     configs = []
     for slice_name, sl in spec.slices.items():
+        if getattr(sl, "lm_eval_task", None):
+            raise EvalcliffError(
+                f"suite {spec.name!r}, slice {slice_name!r}: lm_eval_task slices are validated "
+                "but the runner cannot run them yet; remove the slice or use a JSONL source"
+            )
         docs = [
             {"item_id": it.item_id, "prompt": it.prompt, "target": it.target}
             for it in items

@@ -1,6 +1,6 @@
 """Scorers: pure functions `(item, output) -> Score`, one per kind of slice.
 
-`SCORERS` maps the names suites use (`exact`, `numeric`, `script`, `code`) to scorers;
+`SCORERS` maps the names suites use (`exact`, `contains`, `numeric`, `script`, `code`) to scorers;
 `get_scorer(name)` looks one up. Every scorer strips surrounding whitespace from the output
 (`code` only trailing whitespace: indentation is syntax) and accepts any string, empty included.
 """
@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from evalcliff.errors import EvalcliffError
 from evalcliff.scoring.code import score_code, score_code_batch
+from evalcliff.scoring.contains import contains_answer, score_contains
 from evalcliff.scoring.exact import score_exact
 from evalcliff.scoring.numeric import last_number, magnitude_error, score_numeric
 from evalcliff.scoring.sandbox import SandboxResult, detect_isolation, run_sandboxed
@@ -23,9 +24,21 @@ Scorer = Callable[[Item, str], Score]
 
 SCORERS: dict[str, Scorer] = {
     "exact": score_exact,
+    "contains": score_contains,
     "numeric": score_numeric,
     "script": score_script,
     "code": score_code,
+}
+
+# Each scorer's catastrophic-failure rule, in words (shown by `evalcliff suites show`).
+CATASTROPHIC_RULES: dict[str, str] = {
+    "exact": "never",
+    "contains": "no expected answer found and nothing answer-shaped in the output "
+    "(meta answer_pattern, else no letter or digit)",
+    "numeric": "no number in the output, or off by 10x or more",
+    "script": "the answer drifted into another script (fidelity < 0.5; with match: contains, "
+    "only when the answer is also wrong)",
+    "code": "the completion does not parse",
 }
 
 
@@ -40,11 +53,13 @@ def get_scorer(name: str) -> Scorer:
 
 
 __all__ = [
+    "CATASTROPHIC_RULES",
     "SCORERS",
     "SandboxResult",
     "Score",
     "Scorer",
     "char_script",
+    "contains_answer",
     "detect_isolation",
     "get_scorer",
     "last_number",
@@ -52,6 +67,7 @@ __all__ = [
     "run_sandboxed",
     "score_code",
     "score_code_batch",
+    "score_contains",
     "score_exact",
     "score_numeric",
     "score_script",

@@ -6,6 +6,7 @@ import unicodedata
 from collections import Counter
 
 from evalcliff.errors import EvalcliffError
+from evalcliff.scoring.contains import contains_answer
 from evalcliff.scoring.exact import normalise_text
 from evalcliff.scoring.score import Score
 from evalcliff.scoring.unicode_scripts import (
@@ -63,6 +64,11 @@ def score_script(item: Item, output: str) -> Score:
     is below 0.5 (the answer drifted into another script); an output with no letters or digits
     has no fidelity and is not catastrophic. `detail` reports the fidelity (and on drift, the
     dominant scripts). Raises EvalcliffError when `meta["script"]` is missing or unknown.
+
+    With `item.meta["match"] == "contains"` (free-form outputs), correct iff the target occurs
+    in the output, case-insensitively and not glued to other letters (`contains_answer`), and
+    catastrophic iff it does not and the output's fidelity is below 0.5: a correct answer
+    framed in other words ("The answer is ግንቦት") has not drifted.
     """
     script = item.meta.get("script")
     if not isinstance(script, str):
@@ -71,11 +77,16 @@ def score_script(item: Item, output: str) -> Score:
         )
     text = output.strip()
     fidelity = script_fidelity(text, script)
-    correct = normalise_text(text) == normalise_text(item.target)
-    catastrophic = fidelity is not None and fidelity < DRIFT_THRESHOLD
+    drifted = fidelity is not None and fidelity < DRIFT_THRESHOLD
+    if item.meta.get("match") == "contains":
+        correct = contains_answer(text, item.target)
+        catastrophic = drifted and not correct
+    else:
+        correct = normalise_text(text) == normalise_text(item.target)
+        catastrophic = drifted
     if fidelity is None:
         detail = "no letters or digits in output"
-    elif catastrophic:
+    elif drifted:
         counts = script_profile(text)
         total = sum(counts.values())
         top = ", ".join(f"{s} {n / total:.0%}" for s, n in counts.most_common(2))

@@ -35,7 +35,8 @@ def acceleration(jackknife: FloatArray) -> float:
     ss = float(np.sum(dev**2))
     if ss <= 0.0:
         return 0.0
-    return float(np.sum(dev**3)) / (6.0 * ss**1.5)
+    cubed = float(np.sum(dev**3))
+    return cubed / (6.0 * ss * math.sqrt(ss))
 
 
 def bias_correction(reps: FloatArray, estimate: float) -> float:

@@ -71,7 +71,9 @@ def _groups(units: Units) -> tuple[FloatArray, FloatArray | None, npt.NDArray[np
     if units.sizes is None:
         sums, counts = np.unique(units.sums, return_counts=True)
         return sums, None, counts.astype(np.int64)
-    pairs, counts = np.unique(np.column_stack([units.sums, units.sizes]), axis=0, return_counts=True)
+    pairs, counts = np.unique(
+        np.column_stack([units.sums, units.sizes]), axis=0, return_counts=True
+    )
     return pairs[:, 0].copy(), pairs[:, 1].copy(), counts.astype(np.int64)
 
 
@@ -93,15 +95,13 @@ def _by_counts(
         out[start:stop] = total / (drawn @ sizes) if sizes is not None else total / k
 
 
-def _by_indices(
-    units: Units, n_resamples: int, rng: np.random.Generator, out: FloatArray
-) -> None:
+def _by_indices(units: Units, n_resamples: int, rng: np.random.Generator, out: FloatArray) -> None:
     k = units.k
     # Narrow index types draw faster; Lemire's method keeps every type exactly uniform.
     dtype = np.uint16 if k <= 2**16 else (np.uint32 if k <= 2**32 else np.int64)
     # One complex gather fetches a cluster's sum and size together (about 30% faster).
     values = units.sums if units.sizes is None else units.sums + 1j * units.sizes
-    chunk = max(1, _CHUNK_BYTES // (8 * k))
+    chunk = max(1, _CHUNK_BYTES // (values.itemsize * k))
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
         idx = rng.integers(0, k, size=(stop - start, k), dtype=dtype)
@@ -117,7 +117,7 @@ def resample_means(units: Units, n_resamples: int, rng: np.random.Generator) -> 
     fractions), each the mean of K units drawn uniformly with replacement.
 
     Picks the multinomial-over-distinct-units path when it needs fewer random draws, else
-    integer draws in chunks; memory stays under about 2 x 32 MB either way.
+    integer draws in chunks; either way about 32 MB of draws are held at once.
     """
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
@@ -140,4 +140,5 @@ def jackknife_means(units: Units) -> FloatArray:
     if units.k < 2:
         raise ValueError("the jackknife needs at least 2 units")
     sizes = units.sizes if units.sizes is not None else np.ones(units.k)
-    return (units.sums.sum() - units.sums) / (sizes.sum() - sizes)
+    out: FloatArray = (units.sums.sum() - units.sums) / (sizes.sum() - sizes)
+    return out

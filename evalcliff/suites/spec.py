@@ -1,4 +1,4 @@
-"""Suite specs: YAML files naming slices, their generator, strata grid and scoring.
+"""Suite specs: YAML files naming slices, their item source, strata grid and scoring.
 
 ```yaml
 name: smoke
@@ -16,20 +16,30 @@ slices:
     items_per_stratum: 30
     params: {}                 # fixed generator params
 ```
+
+A slice takes its items from exactly one of: `generator` (built deterministically),
+`source: {jsonl: PATH}` (a file of items in the item schema; a relative PATH resolves against
+the suite file's directory), or `lm_eval_task: NAME` (an lm-eval task by name, executed by the
+runner, which has no items at build time). `strata` is one grid or a list of grids (their
+union), for slices whose strata do not form a full product.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from evalcliff.errors import EvalcliffError
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+_TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+StrataGrid = dict[str, list[Any]]
 
 
 class GenerationSpec(BaseModel):
@@ -41,28 +51,78 @@ class GenerationSpec(BaseModel):
     until: list[str] = Field(default_factory=lambda: ["\n"])
 
 
-class SliceSpec(BaseModel):
-    """One slice: how its items are generated, scored and weighed."""
+class SourceSpec(BaseModel):
+    """Items read from a file instead of generated."""
 
     model_config = ConfigDict(extra="forbid")
 
-    generator: str
+    jsonl: str = Field(min_length=1)
+
+
+class SliceSpec(BaseModel):
+    """One slice: where its items come from, and how they are scored and weighed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generator: str | None = None
+    source: SourceSpec | None = None
+    lm_eval_task: str | None = None
     scorer: str
     weight: float = Field(ge=0.0)
     margin: float | None = Field(None, ge=0.0)
     max_catastrophic_increase: float | None = Field(None, ge=0.0)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
-    strata: dict[str, list[Any]]
-    items_per_stratum: int = Field(ge=1)
+    strata: StrataGrid | list[StrataGrid] = Field(default_factory=dict)
+    items_per_stratum: int | None = Field(None, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _one_source(self) -> SliceSpec:
+        given = [k for k in ("generator", "source", "lm_eval_task") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a slice needs exactly one of `generator`, `source` or `lm_eval_task`"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.lm_eval_task is not None and not _TASK_NAME.match(self.lm_eval_task):
+            raise ValueError(f"lm_eval_task {self.lm_eval_task!r} is not a task name")
+        grids = self.strata if isinstance(self.strata, list) else [self.strata]
+        for grid in grids:
+            for key, values in grid.items():
+                if not values:
+                    raise ValueError(f"stratum key {key!r} has no values")
+        if self.generator is not None:
+            if not any(grids):
+                raise ValueError("a generator slice needs `strata`")
+            if self.items_per_stratum is None:
+                raise ValueError("a generator slice needs `items_per_stratum`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Where the items come from: "generator", "jsonl" or "lm_eval"."""
+        if self.generator is not None:
+            return "generator"
+        return "jsonl" if self.source is not None else "lm_eval"
+
     def strata_params(self) -> list[tuple[str, dict[str, Any]]]:
-        """(stratum label like `len=256,depth=0.5`, generator params) for every grid cell."""
-        keys = list(self.strata)
-        cells = []
-        for values in itertools.product(*(self.strata[k] for k in keys)):
-            label = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
-            cells.append((label, {**self.params, **dict(zip(keys, values, strict=True))}))
+        """(stratum label like `len=256,depth=0.5`, generator params) for every grid cell.
+
+        With a list of grids, the cells of each grid in turn (a label appearing twice is kept
+        once). Slices without a generator have no declared cells unless `strata` is given.
+        """
+        grids = self.strata if isinstance(self.strata, list) else [self.strata]
+        cells: list[tuple[str, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for grid in grids:
+            if not grid:
+                continue
+            keys = list(grid)
+            for values in itertools.product(*(grid[k] for k in keys)):
+                label = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+                if label not in seen:
+                    seen.add(label)
+                    cells.append((label, {**self.params, **dict(zip(keys, values, strict=True))}))
         return cells
 
 
@@ -76,6 +136,17 @@ class SuiteSpec(BaseModel):
     seed: int = 0
     description: str = ""
     slices: dict[str, SliceSpec]
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory relative source paths resolve against: the suite file's, else cwd."""
+        return self._base_dir if self._base_dir is not None else Path.cwd()
+
+    def resolve_path(self, path: str) -> Path:
+        """`path` as given when absolute, else relative to `base_dir`."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
@@ -101,8 +172,11 @@ def load_suite(name_or_path: str) -> SuiteSpec:
     except yaml.YAMLError as exc:
         raise EvalcliffError(f"{path}: invalid YAML: {exc}") from None
     try:
-        return SuiteSpec.model_validate(data)
+        spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
-        raise EvalcliffError(f"{path}: {loc}: {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise EvalcliffError(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}") from None
+    spec._base_dir = path.resolve().parent
+    return spec

@@ -76,8 +76,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
 
 
-def _serve(mini_suite: Path, faults: list[str], always_fail: set[str] = frozenset()  # type: ignore[assignment]
-           ) -> Iterator[FaultyServer]:
+def _serve(
+    mini_suite: Path,
+    faults: list[str],
+    always_fail: set[str] = frozenset(),  # type: ignore[assignment]
+) -> Iterator[FaultyServer]:
     items = build_items(load_suite(str(mini_suite)))
     answers = {it.prompt: str(it.meta.get("completion", it.target)) for it in items}
     srv = FaultyServer(answers, faults, set(always_fail))
@@ -155,5 +158,9 @@ def test_openai_needs_an_endpoint(tmp_path: Path, field: str, mini_suite: Path) 
     cfg = tmp_path / "v.toml"
     cfg.write_text('[variants.remote]\nbackend = "openai"\nmodel = "toy"\n')
     with pytest.raises(EvalcliffError, match=field):
-        run_variant("remote", resolve_variant("remote", cfg), load_suite(str(mini_suite)),
-                    tmp_path / "r.parquet")
+        run_variant(
+            "remote",
+            resolve_variant("remote", cfg),
+            load_suite(str(mini_suite)),
+            tmp_path / "r.parquet",
+        )

@@ -183,9 +183,21 @@ def test_report_end_to_end_with_mock_variants(
 def test_noise_floor_of_a_deterministic_backend_is_zero(
     runner: CliRunner, tmp_path: Path, mini_suite: Path, mock_config: Path
 ) -> None:
-    res = runner.invoke(cli, ["noise", "bad", "--suite", str(mini_suite), "--config",
-                              str(mock_config), "--out", str(tmp_path / "n"),
-                              "--runs-dir", str(tmp_path / "runs")])
+    res = runner.invoke(
+        cli,
+        [
+            "noise",
+            "bad",
+            "--suite",
+            str(mini_suite),
+            "--config",
+            str(mock_config),
+            "--out",
+            str(tmp_path / "n"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert res.exit_code in (0, 3), res.output
     assert "A/A noise floor: 0 flips in 30 paired items" in res.output
     summary = json.loads((tmp_path / "n" / "summary.json").read_text())

@@ -21,8 +21,17 @@ pytestmark = pytest.mark.slow
 
 
 def _run_cmd(variant: str, suite: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "evalcliff.cli.main", "run", variant, "--suite", str(suite),
-            "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "evalcliff.cli.main",
+        "run",
+        variant,
+        "--suite",
+        str(suite),
+        "--out",
+        str(out),
+    ]
 
 
 def _env(cache: Path) -> dict[str, str]:
@@ -32,19 +41,22 @@ def _env(cache: Path) -> dict[str, str]:
 def test_report_fp16_vs_q4_and_aa(tmp_path: Path, mini_suite: Path) -> None:
     runner = CliRunner()
     common = ["--suite", str(mini_suite), "--runs-dir", str(tmp_path / "runs")]
-    res = runner.invoke(cli, ["report", "--base", "fp16", "--cand", "q4", "--out",
-                              str(tmp_path / "q4"), *common])
+    res = runner.invoke(
+        cli, ["report", "--base", "fp16", "--cand", "q4", "--out", str(tmp_path / "q4"), *common]
+    )
     assert res.exit_code in (0, 1, 3), res.output
     summary = json.loads((tmp_path / "q4" / "summary.json").read_text())
     assert {"head", "long_context", "low_resource", "multihop_arith", "code"} == {
-        s["slice"] for s in summary["slices"]}
+        s["slice"] for s in summary["slices"]
+    }
     assert summary["cand"]["model"]["quantization"]["bits"] == 4
     assert summary["base"]["suite"]["content_hash"] == summary["cand"]["suite"]["content_hash"]
     html = (tmp_path / "q4" / "report.html").read_text()
     assert "<script src" not in html and "forest" in html.lower()
     # the base run is reused for the A/A comparison, which must be GO with all deltas 0
-    res = runner.invoke(cli, ["report", "--base", "fp16", "--cand", "fp16", "--out",
-                              str(tmp_path / "aa"), *common])
+    res = runner.invoke(
+        cli, ["report", "--base", "fp16", "--cand", "fp16", "--out", str(tmp_path / "aa"), *common]
+    )
     assert res.exit_code == 0, res.output
     aa = json.loads((tmp_path / "aa" / "summary.json").read_text())
     assert aa["verdict"] == "go"
@@ -53,13 +65,21 @@ def test_report_fp16_vs_q4_and_aa(tmp_path: Path, mini_suite: Path) -> None:
 
 def test_kill9_then_rerun_resumes_and_matches(tmp_path: Path, mini_suite: Path) -> None:
     whole = tmp_path / "whole.parquet"
-    subprocess.run(_run_cmd("q3", mini_suite, whole), env=_env(tmp_path / "c1"), check=True,
-                   capture_output=True)
+    subprocess.run(
+        _run_cmd("q3", mini_suite, whole),
+        env=_env(tmp_path / "c1"),
+        check=True,
+        capture_output=True,
+    )
 
     cache = tmp_path / "c2"
     out = tmp_path / "killed.parquet"
-    proc = subprocess.Popen(_run_cmd("q3", mini_suite, out), env=_env(cache),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _run_cmd("q3", mini_suite, out),
+        env=_env(cache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     journal: Path | None = None
     while time.time() < deadline:
@@ -74,8 +94,9 @@ def test_kill9_then_rerun_resumes_and_matches(tmp_path: Path, mini_suite: Path) 
     assert not out.exists()
     done_before = {json.loads(x)["hash"] for x in journal.read_text().splitlines() if x}
 
-    subprocess.run(_run_cmd("q3", mini_suite, out), env=_env(cache), check=True,
-                   capture_output=True)
+    subprocess.run(
+        _run_cmd("q3", mini_suite, out), env=_env(cache), check=True, capture_output=True
+    )
     hashes = [json.loads(x)["hash"] for x in journal.read_text().splitlines() if x]
     # every item was computed exactly once across the two processes: none recomputed
     assert len(hashes) == len(set(hashes))

@@ -7,12 +7,12 @@ from evalcliff.scoring import SCORERS, Score, get_scorer, score_exact
 
 
 def test_registry_names() -> None:
-    assert set(SCORERS) == {"exact", "numeric", "script", "code"}
+    assert set(SCORERS) == {"exact", "contains", "numeric", "script", "code"}
     assert get_scorer("exact") is score_exact
 
 
 def test_unknown_scorer_lists_known_names() -> None:
-    with pytest.raises(EvalcliffError, match="code, exact, numeric, script"):
+    with pytest.raises(EvalcliffError, match="code, contains, exact, numeric, script"):
         get_scorer("bleu")
 
 

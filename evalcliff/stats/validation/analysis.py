@@ -6,20 +6,30 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from evalcliff.stats.reliability import MIN_CLUSTERS, MIN_INFORMATIVE, MIN_ITEMS
+from evalcliff.stats.reliability import (
+    MIN_CLUSTERS,
+    MIN_INFORMATIVE_CLUSTERS,
+    MIN_INFORMATIVE_ITEMS,
+    MIN_ITEMS,
+    reliability_problems,
+)
 from evalcliff.stats.validation.experiment import METHODS, Outcomes
 from evalcliff.stats.validation.grid import BAND, Settings, by_informative, cell_row
 
 NOMINAL_ONE_SIDED = 0.025  # each decision uses one bound of a two-sided 95% CI
 
 
-def _unwarned(o: Outcomes) -> np.ndarray:
-    """Datasets the gate would not warn about (see evalcliff.stats.reliability)."""
+def _unwarned(o: Outcomes, margin: float, confidence: float) -> npt.NDArray[np.bool_]:
+    """Datasets the gate would not warn about (evalcliff.stats.reliability)."""
     sc = o.scenario
-    if sc.n < MIN_ITEMS or sc.n_clusters < MIN_CLUSTERS:
-        return np.zeros(len(o.informative), dtype=bool)
-    return o.informative >= MIN_INFORMATIVE
+    return np.array(
+        [
+            not reliability_problems(sc.n, sc.n_clusters, int(k), margin, confidence)
+            for k in o.informative
+        ]
+    )
 
 
 def _required_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -52,7 +62,13 @@ def derive_threshold(tables: Sequence[Sequence[dict[str, Any]]], method: str) ->
 
 
 def _decision_summary(rows: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"cells": len(rows), "nominal": NOMINAL_ONE_SIDED}
+    unwarned = [r[f"{key}_unwarned"] for r in rows]
+    out: dict[str, Any] = {
+        "cells": len(rows),
+        "nominal": NOMINAL_ONE_SIDED,
+        "max_unwarned": max(unwarned) if unwarned else None,
+        "cells_above_nominal_unwarned": sum(u > NOMINAL_ONE_SIDED for u in unwarned),
+    }
     for m in METHODS:
         rates = np.array([r[f"{key}_{m}"] for r in rows])
         worst = rows[int(np.argmax(rates))] if len(rows) else None
@@ -77,31 +93,49 @@ def summarize(
     """Everything the report shows: per-cell rows, the required-region summary, the
     warning rule's evidence, decision error rates and power curves."""
     m = settings.margin
+    conf = settings.confidence
     rows = [cell_row(o, m) for o in coverage]
-    for o, row in zip(coverage, rows, strict=True):
-        keep = _unwarned(o)
+    keeps = [_unwarned(o, m, conf) for o in coverage]
+    for o, row, keep in zip(coverage, rows, keeps, strict=True):
         row["unwarned_share"] = float(keep.mean())
         row["coverage_percentile_unwarned"] = (
             float(o.covered("percentile")[keep].mean()) if keep.any() else None
         )
+        # A wrong decision the gate makes without a reliability warning next to it.
+        row["no_go_unwarned"] = float(np.mean(o.no_go("percentile", m) & keep))
     inf_zero = by_informative(coverage, nonzero_delta=False)
     inf_nonzero = by_informative(coverage, nonzero_delta=True)
-    unwarned_hits = sum(int(o.covered("percentile")[_unwarned(o)].sum()) for o in coverage)
-    unwarned_total = sum(int(_unwarned(o).sum()) for o in coverage)
+    split = {
+        f"{name}_{key}": by_informative(coverage, nonzero_delta=nz, clustered=cl)
+        for name, cl in (("items", False), ("clusters", True))
+        for key, nz in (("delta_zero", False), ("delta_nonzero", True))
+    }
+    pairs = zip(coverage, keeps, strict=True)
+    unwarned_hits = sum(int(o.covered("percentile")[k].sum()) for o, k in pairs)
+    unwarned_total = sum(int(k.sum()) for k in keeps)
     margin_rows = [cell_row(o, m) for o in at_margin]
+    for o, row in zip(at_margin, margin_rows, strict=True):
+        row["go_unwarned"] = float(np.mean(o.go("percentile", m) & _unwarned(o, m, conf)))
     return {
         "settings": settings.__dict__,
         "band": list(BAND),
         "cells": rows,
         "required": _required_summary(rows),
-        "informative": {"delta_zero": inf_zero, "delta_nonzero": inf_nonzero},
+        "informative": {"delta_zero": inf_zero, "delta_nonzero": inf_nonzero, **split},
         "threshold_derived": {
-            meth: derive_threshold([inf_zero, inf_nonzero], meth) for meth in METHODS
+            **{meth: derive_threshold([inf_zero, inf_nonzero], meth) for meth in METHODS},
+            **{
+                f"percentile_{name}": derive_threshold(
+                    [split[f"{name}_delta_zero"], split[f"{name}_delta_nonzero"]], "percentile"
+                )
+                for name in ("items", "clusters")
+            },
         },
         "rule": {
             "min_items": MIN_ITEMS,
             "min_clusters": MIN_CLUSTERS,
-            "min_informative": MIN_INFORMATIVE,
+            "min_informative_items": MIN_INFORMATIVE_ITEMS,
+            "min_informative_clusters": MIN_INFORMATIVE_CLUSTERS,
             "unwarned_datasets": unwarned_total,
             "unwarned_coverage": unwarned_hits / unwarned_total if unwarned_total else None,
         },

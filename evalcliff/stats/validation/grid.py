@@ -132,37 +132,49 @@ def run_all(
     todo = list(scenarios)
     for i, sc in enumerate(todo):
         out.append(
-            run_scenario(sc, settings.datasets, settings.resamples, settings.confidence, settings.seed)
+            run_scenario(
+                sc, settings.datasets, settings.resamples, settings.confidence, settings.seed
+            )
         )
         if progress is not None:
             progress(f"[{i + 1}/{len(todo)}] {sc}")
     return out
 
 
-def by_informative(outcomes: Iterable[Outcomes], nonzero_delta: bool) -> list[dict[str, Any]]:
+def by_informative(
+    outcomes: Iterable[Outcomes], nonzero_delta: bool, clustered: bool | None = None
+) -> list[dict[str, Any]]:
     """Coverage pooled over datasets, by the observed number of informative units (clusters,
-    or items, with a nonzero difference): what the gate can see when it decides to warn."""
+    or items, with a nonzero difference): what the gate can see when it decides to warn.
+
+    `clustered` keeps only clustered (True) or independent-item (False) cells. `miss_low`
+    is the share of CIs lying entirely above the truth (the side of a false GO).
+    """
     pooled: dict[int, dict[str, list[int]]] = {}
     for o in outcomes:
         if (o.scenario.delta != 0.0) != nonzero_delta:
             continue
+        if clustered is not None and (o.scenario.cluster_size > 1) != clustered:
+            continue
         bucket = np.searchsorted(INFORMATIVE_BUCKETS, o.informative, side="right") - 1
+        above = o.low["percentile"] > o.scenario.delta + 1e-12
         for b in np.unique(bucket):
             sel = bucket == b
-            entry = pooled.setdefault(int(b), {m: [0, 0] for m in METHODS})
+            entry = pooled.setdefault(int(b), {m: [0, 0] for m in (*METHODS, "miss_low")})
             for m in METHODS:
                 entry[m][0] += int(o.covered(m)[sel].sum())
                 entry[m][1] += int(sel.sum())
+            entry["miss_low"][0] += int(above[sel].sum())
+            entry["miss_low"][1] += int(sel.sum())
     rows = []
     for b in sorted(pooled):
         lo = INFORMATIVE_BUCKETS[b]
         hi = INFORMATIVE_BUCKETS[b + 1] - 1 if b + 1 < len(INFORMATIVE_BUCKETS) else None
         label = f"{lo}+" if hi is None else (f"{lo}" if hi == lo else f"{lo}-{hi}")
-        row: dict[str, Any] = {"informative": label}
-        row["low"] = lo
-        for m in METHODS:
+        row: dict[str, Any] = {"informative": label, "low": lo}
+        for m in (*METHODS, "miss_low"):
             hits, total = pooled[b][m]
             row["datasets"] = total
-            row[f"coverage_{m}"] = hits / total if total else math.nan
+            row[f"coverage_{m}" if m in METHODS else m] = hits / total if total else math.nan
         rows.append(row)
     return rows

@@ -57,14 +57,20 @@ def _headline(s: dict[str, Any]) -> list[str]:
         f"- False NO-GO at true Δ = 0 (margin {s['settings']['margin']}): max over"
         f" {fn['cells']} cells {_pct(fn['percentile']['max'], 2)}% (mean"
         f" {_pct(fn['percentile']['mean'], 3)}%); nominal {_pct(fn['nominal'])}%;"
-        f" cells above nominal: {fn['percentile']['cells_above_nominal']}.",
+        f" cells above nominal: {fn['percentile']['cells_above_nominal']}; counting only"
+        f" NO-GOs the gate gives without a reliability warning: max {_pct(fn['max_unwarned'], 2)}%,"
+        f" cells above nominal {fn['cells_above_nominal_unwarned']}.",
         f"- False GO at true Δ = −margin: max over {fg['cells']} cells"
         f" {_pct(fg['percentile']['max'], 2)}% (mean {_pct(fg['percentile']['mean'], 2)}%);"
         f" cells above nominal {_pct(fg['nominal'])}%: {fg['percentile']['cells_above_nominal']}"
-        f" (worst: {fg['percentile']['worst_cell']}).",
+        f" (worst: {fg['percentile']['worst_cell']}); without a reliability warning: max"
+        f" {_pct(fg['max_unwarned'], 2)}%, cells above nominal"
+        f" {fg['cells_above_nominal_unwarned']}.",
         f"- Gate warning rule (evalcliff.stats.reliability): n ≥ {s['rule']['min_items']},"
         f" clusters ≥ {s['rule']['min_clusters']}, informative units ≥"
-        f" {s['rule']['min_informative']}; coverage of the datasets it does not warn about:"
+        f" {s['rule']['min_informative_items']} (items) or"
+        f" {s['rule']['min_informative_clusters']} (clusters) unless an exact bound keeps the"
+        " margin safe; coverage of the datasets it does not warn about:"
         f" {_pct(s['rule']['unwarned_coverage'], 2)}% ({s['rule']['unwarned_datasets']}"
         f" datasets). Threshold the simulation derives: {s['threshold_derived']}.",
         "",
@@ -73,20 +79,52 @@ def _headline(s: dict[str, Any]) -> list[str]:
 
 
 def _informative(s: dict[str, Any]) -> list[str]:
+    inf = s["informative"]
     lines = [
         "## Coverage by informative units",
         "",
         "Pooled over all cells, by the observed number of clusters (items, without clusters)"
-        " holding a nonzero difference — what the gate sees when it decides to warn.",
+        " holding a nonzero difference — what the gate sees when it decides to warn."
+        " 'CI above truth' is the share of CIs entirely above the true Δ (the side of a false"
+        " GO); a valid 95% CI has 2.5%.",
         "",
     ]
     for key, title in (("delta_zero", "true Δ = 0"), ("delta_nonzero", "true Δ = −flip/2")):
         rows = [
-            [r["informative"], r["datasets"], _pct(r["coverage_percentile"]), _pct(r["coverage_bca"])]
-            for r in s["informative"][key]
+            [
+                r["informative"],
+                r["datasets"],
+                _pct(r["coverage_percentile"]),
+                _pct(r["coverage_bca"]),
+                _pct(r["miss_low"]),
+            ]
+            for r in inf[key]
         ]
         lines += [f"**{title}**", ""]
-        lines += _table(["informative units", "datasets", "percentile %", "BCa %"], rows)
+        lines += _table(
+            ["informative units", "datasets", "percentile %", "BCa %", "CI above truth %"], rows
+        )
+    groups = [f"{g}_{k}" for g in ("items", "clusters") for k in ("delta_zero", "delta_nonzero")]
+    labels = {r["informative"] for g in groups for r in inf[g]}
+    order = [r["informative"] for r in inf["delta_zero"] + inf["delta_nonzero"]]
+    table = []
+    for label in sorted(labels, key=order.index):
+        cells = []
+        for g in groups:
+            row = next((r for r in inf[g] if r["informative"] == label), None)
+            if row is None:
+                cells.append("—")
+                continue
+            cov, low = _pct(row["coverage_percentile"]), _pct(row["miss_low"])
+            cells.append(f"{cov} / {low} ({row['datasets']})")
+        table.append([label, *cells])
+    lines += [
+        "**Percentile coverage % / CI above truth % (datasets), items vs clusters**",
+        "",
+    ]
+    lines += _table(
+        ["informative units", "items Δ=0", "items Δ≠0", "clusters Δ=0", "clusters Δ≠0"], table
+    )
     return lines
 
 
@@ -103,7 +141,10 @@ def _power(s: dict[str, Any]) -> list[str]:
             cells = {r["drop"]: r for r in rows if r["n"] == n}
             table.append(
                 [n]
-                + [f"{_pct(cells[d]['p_no_go'], 0)} / {_pct(cells[d]['p_not_go'], 0)}" for d in drops]
+                + [
+                    f"{_pct(cells[d]['p_no_go'], 0)} / {_pct(cells[d]['p_not_go'], 0)}"
+                    for d in drops
+                ]
             )
         lines += _table(["n"] + [f"{100 * d:g}" for d in drops], table)
     return lines
@@ -152,7 +193,10 @@ def markdown(s: dict[str, Any]) -> str:
         lines += ["## `evalcliff plan` checked by simulation", ""]
         lines += _table(
             ["scenario", "plan items", "P(GO) simulated", "target power"],
-            [[c["label"], c["items"], _pct(c["p_go"]), _pct(c["power"], 0)] for c in s["plan_checks"]],
+            [
+                [c["label"], c["items"], _pct(c["p_go"]), _pct(c["power"], 0)]
+                for c in s["plan_checks"]
+            ],
         )
     lines += _cells(s)
     return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m evalcliff.bench` (or `make bench`) writes reports/bench.{json,md}."""

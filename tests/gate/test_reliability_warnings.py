@@ -1,0 +1,49 @@
+"""compare_runs warns about slices whose CI the validation study found unreliable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from evalcliff.gate import Policy, compare_runs
+from evalcliff.stats.reliability import MIN_CLUSTERS, MIN_INFORMATIVE_ITEMS, MIN_ITEMS
+
+RunFactory = Callable[..., pd.DataFrame]
+FAST = Policy(n_resamples=1000)
+
+
+def _warned(summary: dict[str, object], name: str) -> list[str]:
+    return [w for w in summary["warnings"] if w.startswith(f"{name}:")]  # type: ignore[attr-defined]
+
+
+def test_small_slice_and_few_flips_are_warned(make_run: RunFactory, degrade: RunFactory) -> None:
+    base = make_run({"big": 1000, "tiny": MIN_ITEMS // 2})
+    cand = degrade(degrade(base, "big", 0.1), "tiny", 0.1, seed=2)
+    out = compare_runs(base, cand, FAST)
+    big = next(s for s in out["slices"] if s["slice"] == "big")
+    assert big["n_clusters"] == 1000 and big["n_informative"] >= MIN_INFORMATIVE_ITEMS
+    assert _warned(out, "big") == []
+    (msg,) = _warned(out, "tiny")
+    assert f"only {MIN_ITEMS // 2} items" in msg and "nonzero difference" in msg
+
+
+def test_few_clusters_are_warned(make_run: RunFactory, degrade: RunFactory) -> None:
+    base = make_run({"clustered": 400}, cluster_size=20)  # 20 clusters
+    out = compare_runs(base, degrade(base, "clustered", 0.2), FAST)
+    row = out["slices"][0]
+    assert row["n_clusters"] == 20 < MIN_CLUSTERS
+    (msg,) = _warned(out, "clustered")
+    assert "only 20 clusters" in msg
+
+
+def test_identical_runs_warn_only_when_the_margin_is_not_safe(make_run: RunFactory) -> None:
+    # No item changed. With 300 items an exact 97.5% bound on the share that could have
+    # changed is 1 - 0.025^(1/300) = 1.2% < the 2-point margin: no warning. With 120 items
+    # it is 3.0%: the GO rests on a degenerate CI, so it is flagged.
+    base = make_run({"big": 300, "small": 120})
+    out = compare_runs(base, base.copy(), FAST)
+    assert out["verdict"] == "go"
+    assert _warned(out, "big") == []
+    (msg,) = _warned(out, "small")
+    assert "only 0 items with a nonzero difference" in msg
