@@ -35,7 +35,11 @@ class MockLM(LM):  # type: ignore[misc]
             gold = self.answers.get(context)
             if gold is None:  # chat-wrapped: find the user turn's prompt
                 user = context.split("<user>", 1)[-1].split("</user>", 1)[0]
-                gold = self.answers.get(user, "")
+                gold = self.answers.get(user)
+            if gold is None:  # a prompt the mock was not given (e.g. an lm-eval task)
+                out.append(" wrong")
+                self.cache_hook.add_partial("generate_until", req.args, " wrong")
+                continue
             text = " " + gold if _unit(self.seed, context) >= self.error_rate else " wrong"
             out.append(text)
             self.cache_hook.add_partial("generate_until", req.args, text)

@@ -65,9 +65,10 @@ on a CPU with nothing downloaded. It is not a useful language model: it knows on
 synthetic tasks of evalcliff's own suite generators.
 
 ## Architecture
-- Llama (`LlamaForCausalLM`): hidden {config["hidden_size"]}, {config["num_hidden_layers"]} layers,
-  {config["num_attention_heads"]} heads, MLP {config["intermediate_size"]}, vocab {config["vocab_size"]},
-  untied `lm_head`, RoPE, context {config["max_position_embeddings"]}.
+- Llama (`LlamaForCausalLM`): hidden {config["hidden_size"]},
+  {config["num_hidden_layers"]} layers, {config["num_attention_heads"]} heads,
+  MLP {config["intermediate_size"]}, vocab {config["vocab_size"]}, untied `lm_head`, RoPE,
+  context {config["max_position_embeddings"]}.
 - {training["params"] / 1e6:.2f}M parameters; weights stored in fp16 safetensors
   ({size_mb:.1f} MB).
 - Tokenizer: character-level (each character one token, bytes as fallback), built with the

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from evalcliff.errors import EvalcliffError
+from evalcliff.results.schema import RESULT_COLUMNS
 from evalcliff.runner import journal
 from evalcliff.runner.lmeval_tasks import task_name
 from evalcliff.scoring import get_scorer
@@ -107,7 +108,7 @@ def score_outputs(
         results = score_code_batch([(it, out) for _, it, out in code_jobs])
         for (idx, _, _), s in zip(code_jobs, results, strict=True):
             rows[idx].update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, "ttft_s", "output_tokens"])
     for col in ("ttft_s", "output_tokens"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     return df

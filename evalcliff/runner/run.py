@@ -28,7 +28,12 @@ from evalcliff.results.io import header_path, write_results
 from evalcliff.results.schema import RunHeader
 from evalcliff.runner import journal
 from evalcliff.runner.collect import ERROR_PREFIX, collect_outputs, per_item_metrics, score_outputs
-from evalcliff.runner.lmeval_tasks import task_configs
+from evalcliff.runner.lmeval_tasks import (
+    lm_eval_rows,
+    lm_eval_slices,
+    lm_eval_task_manager,
+    task_configs,
+)
 from evalcliff.runner.perf import inter_token_gaps, run_perf
 from evalcliff.suites.build import build_items, limit_items, manifest
 from evalcliff.suites.spec import SuiteSpec
@@ -134,23 +139,39 @@ def run_variant(
 
     logging.getLogger("lm-eval").setLevel(logging.ERROR)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    common: dict[str, Any] = dict(
+        model=lm,
+        use_cache=str(rdir / "requests"),
+        log_samples=True,
+        bootstrap_iters=0,
+        apply_chat_template=variant.prompting == "chat",
+        system_instruction=variant.system_prompt,
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+    )
+    samples: dict[str, list[dict[str, Any]]] = {}
     try:
-        res = lm_eval.simple_evaluate(
-            model=lm,
-            tasks=task_configs(spec, items),
-            use_cache=str(rdir / "requests"),
-            predict_only=True,
-            log_samples=True,
-            bootstrap_iters=0,
-            task_manager=TaskManager(include_defaults=False),
-            apply_chat_template=variant.prompting == "chat",
-            system_instruction=variant.system_prompt,
-            random_seed=seed,
-            numpy_random_seed=seed,
-            torch_random_seed=seed,
-            fewshot_random_seed=seed,
-        )
-    except KeyboardInterrupt:
+        configs = task_configs(spec, items)
+        if configs:
+            res = lm_eval.simple_evaluate(
+                tasks=configs,
+                predict_only=True,
+                task_manager=TaskManager(include_defaults=False),
+                **common,
+            )
+            assert res is not None
+            samples.update(res["samples"])
+        if lm_eval_slices(spec):  # lm-eval's own tasks: their per-sample metrics are scores
+            res = lm_eval.simple_evaluate(
+                tasks=sorted(set(lm_eval_slices(spec).values())),
+                task_manager=lm_eval_task_manager(spec),
+                **common,
+            )
+            assert res is not None
+            samples.update(res["samples"])
+    except (KeyboardInterrupt, EvalcliffError):
         raise
     except Exception as exc:
         raise EvalcliffError(
@@ -162,14 +183,16 @@ def run_variant(
         for db in rdir.glob("requests*.db"):
             journal.purge_errors(db, ERROR_PREFIX)
     gen_wall = time.perf_counter() - gen_t0
-    assert res is not None
-    outputs, hashes = collect_outputs(res["samples"], spec, items)
+    outputs, hashes = collect_outputs(samples, spec, items)
     metrics = per_item_metrics(hashes, rdir)
     if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer
         for iid, m in metrics.items():
             if m.get("output_tokens") is None and not outputs[iid].startswith(ERROR_PREFIX):
                 m["output_tokens"] = len(lm.tok_encode(outputs[iid]))
     df = score_outputs(spec, items, outputs, metrics)
+    extra = lm_eval_rows(spec, samples)
+    if extra:
+        df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
     computed = len(journal.read_latencies(journal_path)) - done_before
     perf = run_perf(df, gen_wall, computed, inter_token_gaps(metrics_path)[gaps_before:])
     header = RunHeader(

@@ -67,6 +67,10 @@ class SliceSpec(BaseModel):
     generator: str | None = None
     source: SourceSpec | None = None
     lm_eval_task: str | None = None
+    # directory of lm-eval task YAMLs defining `lm_eval_task` (relative to the suite file);
+    # without it the task is looked up among lm-eval's built-in tasks
+    lm_eval_include: str | None = None
+    # the scorer's name, or for an lm_eval_task slice the lm-eval per-sample metric (e.g. acc)
     scorer: str
     weight: float = Field(ge=0.0)
     margin: float | None = Field(None, ge=0.0)
