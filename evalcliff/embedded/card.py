@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from evalcliff.embedded import MODEL_DIR
 from evalcliff.results import read_header, read_results
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for k successes in n trials (fractions)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
+from evalcliff.stats.intervals import wilson
 
 
 def accuracy_table(df: pd.DataFrame, by: list[str]) -> str:

@@ -71,3 +71,15 @@ def bca_interval(
         levels.append(float(ndtr(z0 + (z0 + z) / denom)))
     lo, hi = np.quantile(reps, levels)
     return float(lo), float(hi)
+
+
+def wilson(hits: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval (fractions) for `hits` successes in `total` binomial trials;
+    (nan, nan) when total is 0. z = 1.96 gives the 95% interval."""
+    if total == 0:
+        return (math.nan, math.nan)
+    p = hits / total
+    den = 1 + z * z / total
+    mid = (p + z * z / (2 * total)) / den
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / den
+    return (max(0.0, mid - half), min(1.0, mid + half))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta
 
+from evalcliff.stats.intervals import wilson
 from evalcliff.stats.validation.experiment import METHODS, Outcomes, run_scenario
 from evalcliff.stats.validation.simulate import Scenario
 
@@ -74,17 +75,6 @@ def power_scenarios() -> list[Scenario]:
         for n in POWER_N
         for drop in POWER_DROPS
     ]
-
-
-def wilson(hits: int, total: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (Monte Carlo error of a rate)."""
-    if total == 0:
-        return (math.nan, math.nan)
-    p = hits / total
-    den = 1 + z * z / total
-    mid = (p + z * z / (2 * total)) / den
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
 
 
 def band_verdict(hits: int, total: int, band: tuple[float, float] = BAND) -> str:
