@@ -14,11 +14,11 @@ OUT ?= reports/$(BASE)-vs-$(CAND)
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast check clean help bench validate-stats
+.PHONY: report test test-fast test-slow check clean help bench validate-stats
 
 help:
 	@echo "make report BASE=fp16 CAND=q4 [SUITE=smoke CONFIG=variants.toml POLICY=policy.yaml]"
-	@echo "make test | make check | make clean"
+	@echo "make test | make test-slow (llama.cpp GGUF) | make check | make clean"
 
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -34,6 +34,16 @@ report: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# llama.cpp (llama-cpp-python, built from source: ~9 min on 2 cores), for the GGUF tests
+$(VENV)/.installed-gguf: $(VENV)/.installed
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(PY) -m pip install -q -e '.[gguf,dev]'
+	touch $@
+
+# The GGUF F16 vs Q4_K_M tests against real llama.cpp servers (skipped by `make test`
+# when llama.cpp is not installed).
+test-slow: $(VENV)/.installed-gguf
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m llamacpp $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -18,6 +18,8 @@ BACKENDS: dict[str, str] = {
     "hf": "evalcliff.backends.hf",
     "mock": "evalcliff.backends.mock",
     "openai": "evalcliff.backends.openai_compat",
+    "vllm": "evalcliff.backends.vllm",
+    # llamacpp variants are served (evalcliff.serve) and then run as "openai"
 }
 
 
@@ -27,6 +29,8 @@ class BackendFactory(Protocol):
 
 def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
     """(lm-eval LM, model identity dict) for `variant`."""
+    if variant.backend == "llamacpp":
+        raise EvalcliffError("backend 'llamacpp' runs through evalcliff.serve.served()")
     if variant.backend not in BACKENDS:
         raise EvalcliffError(f"unknown backend {variant.backend!r}; known: {sorted(BACKENDS)}")
     module = importlib.import_module(BACKENDS[variant.backend])

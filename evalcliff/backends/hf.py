@@ -26,11 +26,12 @@ def checkpoint_dir(variant: VariantConfig) -> tuple[Path, dict[str, Any]]:
     if not (src / "config.json").exists():
         raise EvalcliffError(f"{src}: not a Hugging Face checkpoint (no config.json)")
     identity: dict[str, Any] = {"path": str(src), "embedded": variant.model == "embedded"}
-    if variant.quantization is None:
+    q = variant.quantization
+    if q is None or isinstance(q, str):  # a method name is the engine's business (vllm)
         return src, identity
     if not (src / "model.safetensors").exists():
         raise EvalcliffError(f"{src}: quantization needs a single model.safetensors file")
-    spec = QuantSpec(**variant.quantization.model_dump())
+    spec = QuantSpec(**q.model_dump())
     out = materialize_variant(src, spec, cache_dir() / "variants")
     identity.update(
         source_sha256=source_weights_hash(src),
@@ -88,8 +89,8 @@ def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, A
     src = Path(identity["path"])
     if (src / "model.safetensors").exists():
         q = variant.quantization
-        bits = q.bits if q is not None else None
-        wb = weights_bytes(src, bits, q.group_size if q is not None else 128)
+        rtn = q if q is not None and not isinstance(q, str) else None
+        wb = weights_bytes(src, rtn.bits if rtn else None, rtn.group_size if rtn else 128)
         cfg = json.loads((path / "config.json").read_text())
         context = int(cfg.get("max_position_embeddings", 0) or 0)
         identity["memory_estimate"] = memory_estimate(cfg, wb, context, variant.batch_size)

@@ -37,13 +37,14 @@ def cli() -> None:
     evalcliff run q4 --out runs/q4.parquet      run one variant over a suite
     evalcliff compare --base A --cand B --out D compare two stored runs (no model)
     evalcliff suites show smoke                 strata x counts x weights
+    evalcliff serve q4_gguf --config V.toml     start servers, stop them on Ctrl-C
     """
 
 
 def _register() -> None:
-    from evalcliff.cli import compare, noise, plan, report, run, suites
+    from evalcliff.cli import compare, noise, plan, report, run, serve, suites
 
-    modules: list[Any] = [run, compare, report, noise, suites, plan]
+    modules: list[Any] = [run, compare, report, noise, suites, plan, serve]
     for mod in modules:
         command: Callable[..., Any] = mod.command
         cli.add_command(command)  # type: ignore[arg-type]

@@ -34,8 +34,17 @@ EVAL_SUITES = ["smoke"]
 LANGS = ["en", "ar_EG", "hi", "bn", "th", "km", "lo", "my", "bo", "te", "fa", "gu", "pa", "ta"]
 
 
+# Examples are drawn so that each kind gets roughly this share of training *tokens*:
+# a key-value haystack is ~390 characters, the other examples 15-50, so per-example weights
+# of equal size would spend 80% of the compute on haystacks (session 1's mistake).
+TOKEN_SHARE = {"head": 0.20, "kv": 0.35, "digits": 0.12, "arith": 0.20, "code": 0.13}
+MEAN_CHARS = {"head": 17.0, "kv": 392.0, "digits": 19.0, "arith": 30.0, "code": 51.0}
+
+
 def _train_params(rng: Random) -> tuple[str, dict[str, Any]]:
-    kind = rng.choices(["head", "kv", "digits", "arith", "code"], weights=[2, 3, 2, 3, 2])[0]
+    kinds = list(TOKEN_SHARE)
+    weights = [TOKEN_SHARE[k] / MEAN_CHARS[k] for k in kinds]
+    kind = rng.choices(kinds, weights=weights)[0]
     if kind == "head":
         return "head", {"task": rng.choice(["succ", "copy", "rev", "add"])}
     if kind == "kv":
@@ -129,6 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds between checkpoints")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/../train_ckpt.pt")
     ap.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="load the weights (not optimizer or schedule) of OUT/../train_ckpt.pt and start a "
+        "new schedule; the earlier steps and tokens are kept in training.json as 'prior'",
+    )
+    ap.add_argument(
         "--export-only", action="store_true", help="with --resume: save the checkpoint, no steps"
     )
     args = ap.parse_args(argv)
@@ -173,10 +188,25 @@ def main(argv: list[str] | None = None) -> None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
+    elif args.warm_start:
+        ck = torch.load(ckpt_path, map_location=args.device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        old = ck["state"]
+        prior = old.get("prior", []) + [
+            {
+                "steps": old["step"],
+                "tokens": old["tokens"],
+                "minutes": round(old["elapsed"] / 60, 1),
+                "args": old.get("args", {}),
+            }
+        ]
+        state = {"step": 0, "tokens": 0, "elapsed": 0.0, "log": [], "prior": prior}
+    state["args"] = {k: str(v) for k, v in vars(args).items()}
     n_params = sum(p.numel() for p in model.parameters())
     print(f"params {n_params / 1e6:.2f}M vocab {len(tok)} device {args.device}", flush=True)
 
-    texts = training_texts(args.seed + 1000 * (1 + state["step"]), banned)
+    segment = len(state.get("prior", []))
+    texts = training_texts(args.seed + 1000 * (1 + state["step"]) + 7919 * segment, banned)
     eos = tok.eos_token_id
 
     def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -265,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
                 "args": {k: str(v) for k, v in vars(args).items()},
                 "config": cfg.to_dict(),
                 "eval_prompts_banned": len(banned),
+                "prior_segments": state.get("prior", []),
+                "token_share": TOKEN_SHARE,
                 "log_tail": state["log"][-20:],
             },
             indent=2,

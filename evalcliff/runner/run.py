@@ -35,6 +35,7 @@ from evalcliff.runner.lmeval_tasks import (
     task_configs,
 )
 from evalcliff.runner.perf import inter_token_gaps, run_perf
+from evalcliff.serve import served
 from evalcliff.suites.build import build_items, limit_items, manifest
 from evalcliff.suites.spec import SuiteSpec
 
@@ -62,9 +63,28 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _weights_fingerprint(variant: VariantConfig) -> str | None:
+    """What identifies the weights behind `variant.model`: the embedded model's weights hash;
+    size and mtime of a local file or checkpoint directory; None for a served model name."""
+    if variant.model == "embedded":
+        from evalcliff.embedded import MODEL_DIR
+        from evalcliff.embedded.variants import source_weights_hash
+
+        return source_weights_hash(MODEL_DIR)
+    path = Path(variant.model)
+    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
+    stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    return json.dumps(stats) if stats else None
+
+
 def _identity_key(variant: VariantConfig, suite_manifest: dict[str, Any]) -> str:
     blob = json.dumps(
-        {"variant": variant.model_dump(), "suite": suite_manifest["content_hash"]}, sort_keys=True
+        {
+            "variant": variant.model_dump(),
+            "weights": _weights_fingerprint(variant),
+            "suite": suite_manifest["content_hash"],
+        },
+        sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -115,74 +135,77 @@ def run_variant(
     (rdir / "total").write_text(str(len(items)))
     journal_path = rdir / "journal.jsonl"
     started = datetime.now(UTC).isoformat()
-    lm, identity = make_lm(variant, items)
-    if variant.prompting == "chat" and lm.chat_template(True) is None:
-        raise EvalcliffError(
-            f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "
-            "use prompting = 'completion' or a checkpoint with a chat template"
+    with served(name, variant, rdir) as (run_v, served_identity):
+        lm, identity = make_lm(run_v, items)
+        identity.update(served_identity)
+        if variant.prompting == "chat" and lm.chat_template(True) is None:
+            raise EvalcliffError(
+                f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "
+                "use prompting = 'completion' or a checkpoint with a chat template"
+            )
+        journal.install(lm, journal_path)
+        metrics_path = rdir / "request_metrics.jsonl"
+        if hasattr(lm, "metrics_path"):
+            lm.metrics_path = metrics_path
+        done_before = len(journal.read_latencies(journal_path))
+        gaps_before = len(inter_token_gaps(metrics_path))
+        gen_t0 = time.perf_counter()
+
+        import lm_eval
+        import lm_eval.evaluator
+        from lm_eval.tasks import TaskManager
+
+        # lm-eval shells out to `git describe` for its own log and prints "fatal: not a git
+        # repository" outside one; evalcliff records versions in the run header instead.
+        lm_eval.evaluator.get_git_commit_hash = lambda: None
+
+        logging.getLogger("lm-eval").setLevel(logging.ERROR)
+        logging.getLogger("lm_eval").setLevel(logging.ERROR)
+        common: dict[str, Any] = dict(
+            model=lm,
+            use_cache=str(rdir / "requests"),
+            log_samples=True,
+            bootstrap_iters=0,
+            apply_chat_template=variant.prompting == "chat",
+            system_instruction=variant.system_prompt,
+            random_seed=seed,
+            numpy_random_seed=seed,
+            torch_random_seed=seed,
+            fewshot_random_seed=seed,
         )
-    journal.install(lm, journal_path)
-    metrics_path = rdir / "request_metrics.jsonl"
-    if hasattr(lm, "metrics_path"):
-        lm.metrics_path = metrics_path
-    done_before = len(journal.read_latencies(journal_path))
-    gaps_before = len(inter_token_gaps(metrics_path))
-    gen_t0 = time.perf_counter()
-
-    import lm_eval
-    import lm_eval.evaluator
-    from lm_eval.tasks import TaskManager
-
-    # lm-eval shells out to `git describe` for its own log and prints "fatal: not a git
-    # repository" outside one; evalcliff records versions in the run header instead.
-    lm_eval.evaluator.get_git_commit_hash = lambda: None
-
-    logging.getLogger("lm-eval").setLevel(logging.ERROR)
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    common: dict[str, Any] = dict(
-        model=lm,
-        use_cache=str(rdir / "requests"),
-        log_samples=True,
-        bootstrap_iters=0,
-        apply_chat_template=variant.prompting == "chat",
-        system_instruction=variant.system_prompt,
-        random_seed=seed,
-        numpy_random_seed=seed,
-        torch_random_seed=seed,
-        fewshot_random_seed=seed,
-    )
-    samples: dict[str, list[dict[str, Any]]] = {}
-    try:
-        configs = task_configs(spec, items)
-        if configs:
-            res = lm_eval.simple_evaluate(
-                tasks=configs,
-                predict_only=True,
-                task_manager=TaskManager(include_defaults=False),
-                **common,
-            )
-            assert res is not None
-            samples.update(res["samples"])
-        if lm_eval_slices(spec):  # lm-eval's own tasks: their per-sample metrics are scores
-            res = lm_eval.simple_evaluate(
-                tasks=sorted(set(lm_eval_slices(spec).values())),
-                task_manager=lm_eval_task_manager(spec),
-                **common,
-            )
-            assert res is not None
-            samples.update(res["samples"])
-    except (KeyboardInterrupt, EvalcliffError):
-        raise
-    except Exception as exc:
-        raise EvalcliffError(
-            f"variant {name!r} failed after partial progress ({exc.__class__.__name__}: {exc}); "
-            f"finished items are kept in {rdir} and a rerun resumes from them"
-        ) from exc
-    finally:
-        # failures are cached by lm-eval like answers: drop them so a rerun retries them
-        for db in rdir.glob("requests*.db"):
-            journal.purge_errors(db, ERROR_PREFIX)
-    gen_wall = time.perf_counter() - gen_t0
+        samples: dict[str, list[dict[str, Any]]] = {}
+        try:
+            configs = task_configs(spec, items)
+            if configs:
+                res = lm_eval.simple_evaluate(
+                    tasks=configs,
+                    predict_only=True,
+                    task_manager=TaskManager(include_defaults=False),
+                    **common,
+                )
+                assert res is not None
+                samples.update(res["samples"])
+            if lm_eval_slices(spec):  # lm-eval's own tasks: their per-sample metrics are scores
+                res = lm_eval.simple_evaluate(
+                    tasks=sorted(set(lm_eval_slices(spec).values())),
+                    task_manager=lm_eval_task_manager(spec),
+                    **common,
+                )
+                assert res is not None
+                samples.update(res["samples"])
+        except (KeyboardInterrupt, EvalcliffError):
+            raise
+        except Exception as exc:
+            raise EvalcliffError(
+                f"variant {name!r} failed after partial progress "
+                f"({exc.__class__.__name__}: {exc}); finished items are kept in {rdir} "
+                "and a rerun resumes from them"
+            ) from exc
+        finally:
+            # failures are cached by lm-eval like answers: drop them so a rerun retries them
+            for db in rdir.glob("requests*.db"):
+                journal.purge_errors(db, ERROR_PREFIX)
+        gen_wall = time.perf_counter() - gen_t0
     outputs, hashes = collect_outputs(samples, spec, items)
     metrics = per_item_metrics(hashes, rdir)
     if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer

@@ -59,5 +59,9 @@ def test_lm_eval_task_metric_is_the_score(tmp_path: Path, mock_config: Path) -> 
 def test_unknown_metric_is_a_clear_error(tmp_path: Path, mock_config: Path) -> None:
     suite = _suite(tmp_path, metric="bleu")
     with pytest.raises(EvalcliffError, match="no per-sample metric 'bleu'"):
-        run_variant("good", resolve_variant("good", mock_config), load_suite(str(suite)),
-                    tmp_path / "r.parquet")
+        run_variant(
+            "good",
+            resolve_variant("good", mock_config),
+            load_suite(str(suite)),
+            tmp_path / "r.parquet",
+        )
