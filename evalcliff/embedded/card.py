@@ -47,6 +47,30 @@ def main(argv: list[str] | None = None) -> None:
     df = read_results(args.results)
     header = read_header(args.results)
     size_mb = (args.model_dir / "model.safetensors").stat().st_size / 2**20
+    prior = training.get("prior_segments") or []
+    total_min = training["minutes"] + sum(float(p.get("minutes", 0)) for p in prior)
+    total_steps = training["steps"] + sum(int(p.get("steps", 0)) for p in prior)
+    total_tokens = training["tokens"] + sum(int(p.get("tokens", 0)) for p in prior)
+    history = ""
+    if prior:
+        history = (
+            f"- Warm start: the last segment began from the weights of {len(prior)} earlier"
+            f" training run(s) ({sum(int(p.get('steps', 0)) for p in prior)} steps,"
+            f" {sum(int(p.get('tokens', 0)) for p in prior) / 1e6:.1f}M tokens,"
+            f" {sum(float(p.get('minutes', 0)) for p in prior):.0f} min) with a fresh"
+            " optimizer and schedule (`--warm-start`). In total: "
+            f"{total_min:.0f} min, {total_steps} steps, {total_tokens / 1e6:.1f}M tokens.\n"
+        )
+    notes_path = args.model_dir / "TRAINING_NOTES.md"
+    notes = notes_path.read_text().strip() + "\n" if notes_path.exists() else ""
+    share = training.get("token_share")
+    mixture = (
+        "- Mixture (share of training tokens per task kind): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in share.items())
+        + "\n"
+        if share
+        else ""
+    )
     card = f"""# evalcliff embedded model
 
 A tiny Llama-architecture causal LM that exists so evalcliff runs real inference end to end
@@ -68,14 +92,16 @@ synthetic tasks of evalcliff's own suite generators.
   by the suite generators with a training seed stream and a wider parameter range than the
   evaluation suites. {training["eval_prompts_banned"]} evaluation prompts were banned by
   prompt hash, so no evaluation prompt was trained on (the script asserts it by filtering).
-- Device: {training["device_name"]} ({training["threads"]} threads); wall time
+- Device: {training["device_name"]} ({training["threads"]} threads); last segment: wall time
   {training["minutes"]} min; {training["steps"]} steps; {training["tokens"] / 1e6:.1f}M tokens.
+{history}{mixture}
 - Loss: next-token cross-entropy on every token, answer tokens weighted
   {training["args"].get("answer_weight")}×; AdamW, peak lr {training["args"].get("lr")},
   cosine over the time budget; packed sequences of {training["args"].get("seq_len")} tokens,
   batch {training["args"].get("batch")}.
 - Arguments: `{json.dumps(training["args"])}`
 
+{notes}
 ## Full-precision accuracy on `smoke`
 Variant `fp16` (stored weights, fp32 compute, greedy), suite `{header.get("suite", {}).get("name")}`
 content hash `{header.get("suite", {}).get("content_hash")}`, evalcliff

@@ -16,8 +16,9 @@ from evalcliff.errors import EvalcliffError
 from evalcliff.gate.pairing import pair_runs
 from evalcliff.gate.policy import Policy
 from evalcliff.gate.reasons import verdict_reasons
-from evalcliff.gate.slices import SliceSettings, reliability_warning, slice_row
+from evalcliff.gate.slices import SliceSettings, combine, reliability_warning, slice_row
 from evalcliff.stats import holm, weighted_bootstrap
+from evalcliff.stats.reliability import items_for_reliability, reliability_problems
 
 EXIT_CODES: dict[str, int] = {"go": 0, "no-go": 1, "inconclusive": 3}
 
@@ -99,6 +100,23 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def _refuse_unreliable_pass(row: dict[str, Any], confidence: float) -> None:
+    """Policy `unreliable_pass: inconclusive`: a pass on an unreliable CI is not a pass."""
+    problems = reliability_problems(
+        row["n"], row["n_clusters"], row["n_informative"], row["margin"], confidence
+    )
+    if not problems or row["score_status"] != "pass":
+        return
+    row["unreliable"] = problems
+    row["score_status"] = "inconclusive"
+    row["status"] = combine("inconclusive", row["catastrophic_status"])
+    clustered = row["n_clusters"] < row["n"]
+    need = items_for_reliability(
+        row["n"], row["n_informative"], clustered, row["margin"], confidence
+    )
+    row["items_needed"] = max(need, row["items_needed"] or 0)
+
+
 def compare_runs(
     base: pd.DataFrame,
     cand: pd.DataFrame,
@@ -132,6 +150,10 @@ def compare_runs(
             "weight": weight,
             "max_catastrophic_increase": settings.limit,
         }
+
+    if policy.unreliable_pass == "inconclusive":
+        for row in rows:
+            _refuse_unreliable_pass(row, policy.confidence)
 
     alpha = 1.0 - policy.confidence
     for row, p_adj in zip(rows, holm([r["mcnemar_p"] for r in rows]), strict=True):

@@ -37,6 +37,10 @@ class Policy(BaseModel):
     `confidence`: level of the two-sided paired CIs whose bounds decide each slice.
     `margin`: default tolerated drop of a slice's mean score (fraction).
     `inconclusive`: verdict to give when no slice fails but some are undecided.
+    `unreliable_pass`: what a passing slice becomes when its CI is one the validation study
+    found unreliable (too few items, clusters or informative units; see
+    evalcliff.stats.reliability): "pass" keeps it, with a warning; "inconclusive" refuses to
+    approve on such evidence.
     `max_catastrophic_increase`: default limit on the rise of every slice's catastrophic rate
     (fraction; None disables). `n_resamples`, `seed`: the bootstrap's size and seed.
     """
@@ -46,6 +50,7 @@ class Policy(BaseModel):
     confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
     margin: float = Field(default=0.02, ge=0.0, le=1.0)
     inconclusive: Literal["inconclusive", "no-go"] = "inconclusive"
+    unreliable_pass: Literal["pass", "inconclusive"] = "pass"
     max_catastrophic_increase: float | None = Field(default=0.05, ge=0.0, le=1.0)
     n_resamples: int = Field(default=10000, ge=100, le=1_000_000)
     seed: int = Field(default=0, ge=0)

@@ -46,7 +46,13 @@ def _catastrophic_sentence(row: dict[str, Any], confidence: float) -> str:
 def slice_reason(row: dict[str, Any], confidence: float) -> str:
     """Why a failing or inconclusive slice is not a pass, in one sentence."""
     parts = []
-    if row["score_status"] == row["status"]:
+    if row.get("unreliable") and row["score_status"] == row["status"]:
+        parts.append(
+            "its CI clears the margin but may cover less than nominal ("
+            + "; ".join(row["unreliable"])
+            + "), and the policy (unreliable_pass: inconclusive) does not approve on that"
+        )
+    elif row["score_status"] == row["status"]:
         parts.append(_score_sentence(row, confidence))
     if row["catastrophic_status"] == row["status"]:
         parts.append(_catastrophic_sentence(row, confidence))

@@ -76,3 +76,18 @@ def reliability_problems(
         unit = "clusters" if clustered else "items"
         problems.append(f"only {n_informative} {unit} with a nonzero difference (< {least})")
     return problems
+
+
+def items_for_reliability(
+    n_items: int, n_informative: int, clustered: bool, margin: float, confidence: float
+) -> int:
+    """Items a slice needs before its CI is trusted, at the observed rate of informative
+    units: enough for `min_informative` of them, or (with none observed) for the exact bound
+    on the changed share to fall below `margin`, whichever comes first."""
+    n_items = max(1, n_items)
+    target = n_items * min_informative(clustered) / n_informative if n_informative else None
+    # zero changes among N units: the exact bound is 1 - (alpha/2)^(1/N) < margin
+    alpha_half = (1.0 - confidence) / 2.0
+    exact = int(np.ceil(np.log(alpha_half) / np.log1p(-margin))) if 0.0 < margin < 1.0 else None
+    options = [int(np.ceil(x)) for x in (target, exact) if x is not None]
+    return max(MIN_ITEMS, min(options)) if options else MIN_ITEMS

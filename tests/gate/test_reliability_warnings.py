@@ -47,3 +47,25 @@ def test_identical_runs_warn_only_when_the_margin_is_not_safe(make_run: RunFacto
     assert _warned(out, "big") == []
     (msg,) = _warned(out, "small")
     assert "only 0 items with a nonzero difference" in msg
+
+
+def test_strict_policy_refuses_a_pass_on_an_unreliable_ci(make_run: RunFactory) -> None:
+    # 160 items, 3 flipped to wrong: the bootstrap CI clears a 5-point margin, but 3
+    # informative items are too few for it to cover at 95% (validation study), and an exact
+    # bound on the changed share (5.4%) does not rule out a drop past the margin.
+    base = make_run({"tail": 160}, p_correct=0.6)
+    cand = base.copy()
+    hit = cand.index[cand["correct"]][:3]
+    cand.loc[hit, ["score", "correct"]] = [0.0, False]
+    policy = {"n_resamples": 1000, "margin": 0.05}
+    loose = compare_runs(base, cand, Policy(**policy))
+    assert loose["verdict"] == "go" and _warned(loose, "tail")
+    strict = compare_runs(base, cand, Policy(**policy, unreliable_pass="inconclusive"))
+    row = strict["slices"][0]
+    assert strict["verdict"] == "inconclusive" and row["status"] == "inconclusive"
+    assert row["unreliable"] and row["items_needed"] >= MIN_ITEMS
+    assert any("unreliable_pass" in r for r in strict["reasons"])
+    # enough identical items make the exact bound safe: strict mode passes an A/A run
+    same = make_run({"tail": 300}, p_correct=0.6)
+    aa = compare_runs(same, same.copy(), Policy(**policy, unreliable_pass="inconclusive"))
+    assert aa["verdict"] == "go"
