@@ -56,9 +56,9 @@ def command(
     original = resolve_variant(variant, config)
     copy = original.model_copy(update={"batch_size": batch_size or original.batch_size})
     copy_name = f"{variant}-copy"
-    variants = {n: v.model_dump() for n, v in load_variants(config).items()}
-    variants[variant] = original.model_dump()
-    variants[copy_name] = copy.model_dump()
+    variants = {n: v.model_dump(exclude_unset=True) for n, v in load_variants(config).items()}
+    variants[variant] = original.model_dump(exclude_unset=True)
+    variants[copy_name] = {**variants[variant], "batch_size": copy.batch_size}
     with tempfile.TemporaryDirectory() as tmp:
         merged = Path(tmp) / "variants.yaml"
         merged.write_text(yaml.safe_dump({"variants": variants}))

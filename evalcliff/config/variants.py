@@ -134,7 +134,13 @@ class VariantConfig(BaseModel):
     def _backend_settings(self) -> VariantConfig:
         for field in sorted(self.model_fields_set):
             owners = _BACKEND_ONLY.get(field)
-            if owners is not None and self.backend not in owners:
+            default = type(self).model_fields[field].get_default(call_default_factory=True)
+            # a default value (e.g. from a dumped-and-reloaded config) is harmless
+            if (
+                owners is not None
+                and self.backend not in owners
+                and getattr(self, field) != default
+            ):
                 raise ValueError(
                     f"{field!r} is a setting of backend {'/'.join(sorted(owners))}, "
                     f"not of backend {self.backend!r}"

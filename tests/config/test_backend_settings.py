@@ -78,3 +78,13 @@ def test_settings_of_another_backend_are_errors(tmp_path: Path, body: str, match
     p.write_text(f"[variants.x]\n{body}\n")
     with pytest.raises(EvalcliffError, match=match):
         load_variants(p)
+
+
+def test_shipped_example_configs_are_valid() -> None:
+    from evalcliff.config.variants import load_variants as load
+
+    root = Path(__file__).resolve().parents[2] / "evalcliff" / "configs"
+    gguf = load(root / "gguf.toml")
+    assert {v.gguf_quant for v in gguf.values()} == {"F16", "Q8_0", "Q4_K_M"}
+    multi = load(root / "multi-gpu.toml")
+    assert multi["big_fp8"].data_parallel_size == 2 and multi["local_awq"].serve is not None
