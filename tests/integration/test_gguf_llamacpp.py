@@ -37,14 +37,19 @@ def _cache_env(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVALCLIFF_CACHE", str(cache))
 
 
-def _llama(path: Path, vocab_only: bool = False) -> object:
+def _llama(path: Path, vocab_only: bool = False, logits_all: bool = False) -> object:
     from llama_cpp import Llama
 
     from evalcliff.backends.llamacpp_server import disable_extra_bufts
 
     disable_extra_bufts()
     return Llama(
-        model_path=str(path), vocab_only=vocab_only, n_ctx=1024, n_threads=1, verbose=False
+        model_path=str(path),
+        vocab_only=vocab_only,
+        logits_all=logits_all,
+        n_ctx=1024,
+        n_threads=1,
+        verbose=False,
     )
 
 
@@ -64,7 +69,7 @@ def test_f16_gguf_logits_match_the_hf_model() -> None:
 
     tok = AutoTokenizer.from_pretrained(MODEL_DIR)
     model = AutoModelForCausalLM.from_pretrained(MODEL_DIR, dtype=torch.float32)
-    llm = _llama(embedded_gguf("F16"))
+    llm = _llama(embedded_gguf("F16"), logits_all=True)
     prompts = [it.prompt for it in build_items(load_suite("smoke"))[::97]]
     for prompt in prompts:
         ids = tok.encode(prompt, add_special_tokens=False)
