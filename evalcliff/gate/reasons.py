@@ -46,6 +46,11 @@ def _catastrophic_sentence(row: dict[str, Any], confidence: float) -> str:
 def slice_reason(row: dict[str, Any], confidence: float) -> str:
     """Why a failing or inconclusive slice is not a pass, in one sentence."""
     parts = []
+    if row["n_clusters"] < 2:
+        return (
+            f"{row['slice']}: all {row['n']} items are one cluster, so its cluster bootstrap"
+            " has no spread and decides nothing; it needs items from more clusters"
+        )
     if row.get("unreliable") and row["score_status"] == row["status"]:
         parts.append(
             "its CI clears the margin but may cover less than nominal ("

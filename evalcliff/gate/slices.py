@@ -12,7 +12,7 @@ import pandas as pd
 
 from evalcliff.gate.policy import Policy
 from evalcliff.stats import BootstrapResult, items_needed, mcnemar_exact, paired_bootstrap
-from evalcliff.stats.reliability import informative_units, reliability_problems
+from evalcliff.stats.reliability import MIN_UNITS, informative_units, reliability_problems
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,9 @@ def slice_row(
 
     s_status = score_status(boot.ci_low, boot.ci_high, settings.margin)
     c_status = rule_status(cat.ci_low, cat.ci_high, settings.limit)
+    if boot.n_units < MIN_UNITS:  # one cluster: its "CI" is a point, no evidence either way
+        s_status = "inconclusive"
+        c_status = "pass" if settings.limit is None else "inconclusive"
     status = combine(s_status, c_status)
     needed = None
     if status == "inconclusive":

@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import beta
 
+# A bootstrap over fewer units than this has no spread at all: the gate decides nothing.
+MIN_UNITS = 2
 MIN_ITEMS = 100
 MIN_CLUSTERS = 30
 # Independent items reached 95% from 5 informative items on; clusters only from about 30

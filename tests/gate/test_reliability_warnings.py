@@ -69,3 +69,14 @@ def test_strict_policy_refuses_a_pass_on_an_unreliable_ci(make_run: RunFactory) 
     same = make_run({"tail": 300}, p_correct=0.6)
     aa = compare_runs(same, same.copy(), Policy(**policy, unreliable_pass="inconclusive"))
     assert aa["verdict"] == "go"
+
+
+def test_a_single_cluster_decides_nothing(make_run: RunFactory, degrade: RunFactory) -> None:
+    # 30 items from one source: the cluster bootstrap's "CI" is the point estimate, which
+    # the validation study showed gives false NO-GOs up to 33% of the time at a true 0.
+    base = make_run({"one": 30}, cluster_size=30)
+    out = compare_runs(base, degrade(base, "one", 0.5), FAST)
+    row = out["slices"][0]
+    assert row["n_clusters"] == 1 and row["delta"] < -0.02
+    assert row["status"] == "inconclusive" and out["verdict"] == "inconclusive"
+    assert any("one cluster" in r for r in out["reasons"])

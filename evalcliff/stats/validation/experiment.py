@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from evalcliff.stats.bootstrap import paired_bootstrap
 from evalcliff.stats.intervals import bca_interval
+from evalcliff.stats.reliability import MIN_UNITS
 from evalcliff.stats.resample import jackknife_means, make_units
 from evalcliff.stats.validation.simulate import Scenario, draw
 
@@ -32,6 +33,7 @@ class Outcomes:
     high: dict[str, FloatArray]
     informative: IntArray
     discordant: IntArray
+    units: IntArray
 
     def covered(self, method: str) -> npt.NDArray[np.bool_]:
         """Whether each dataset's CI contains the true delta (bounds inclusive)."""
@@ -39,12 +41,12 @@ class Outcomes:
         return (self.low[method] <= d + 1e-12) & (d - 1e-12 <= self.high[method])
 
     def no_go(self, method: str, margin: float) -> npt.NDArray[np.bool_]:
-        """The gate's fail decision: CI high < -margin."""
-        return self.high[method] < -margin
+        """The gate's fail decision: CI high < -margin, from at least MIN_UNITS units."""
+        return (self.high[method] < -margin) & (self.units >= MIN_UNITS)
 
     def go(self, method: str, margin: float) -> npt.NDArray[np.bool_]:
-        """The gate's pass decision: CI low > -margin."""
-        return self.low[method] > -margin
+        """The gate's pass decision: CI low > -margin, from at least MIN_UNITS units."""
+        return (self.low[method] > -margin) & (self.units >= MIN_UNITS)
 
 
 def scenario_rng(seed: int, scenario: Scenario) -> np.random.Generator:
@@ -62,6 +64,7 @@ def run_scenario(
     high = {m: np.empty(n_datasets) for m in METHODS}
     informative = np.empty(n_datasets, dtype=np.int64)
     discordant = np.empty(n_datasets, dtype=np.int64)
+    n_units = np.empty(n_datasets, dtype=np.int64)
     for i in range(n_datasets):
         data = draw(scenario, rng)
         d = data.diffs
@@ -75,9 +78,10 @@ def run_scenario(
         res = paired_bootstrap(d, data.clusters, n_resamples, confidence, rng)
         low["percentile"][i], high["percentile"][i] = res.ci_low, res.ci_high
         units = make_units(d, data.clusters)
+        n_units[i] = units.k
         if units.k >= 2 and not np.all(d == d[0]):
             bca = bca_interval(res.replicates, units.estimate, jackknife_means(units), confidence)
         else:
             bca = (res.ci_low, res.ci_high)
         low["bca"][i], high["bca"][i] = bca
-    return Outcomes(scenario, low, high, informative, discordant)
+    return Outcomes(scenario, low, high, informative, discordant, n_units)
