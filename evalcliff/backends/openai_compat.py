@@ -30,7 +30,7 @@ from lm_eval.api.model import LM, hash_args
 
 from evalcliff.config.variants import VariantConfig
 from evalcliff.errors import EvalcliffError
-from evalcliff.runner.collect import ERROR_PREFIX
+from evalcliff.errors import ERROR_PREFIX
 from evalcliff.suites.items import Item
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalcliff.errors import EvalcliffError
+from evalcliff.errors import ERROR_PREFIX, EvalcliffError
 from evalcliff.results.schema import RESULT_COLUMNS
 from evalcliff.runner import journal
 from evalcliff.runner.lmeval_tasks import task_name
@@ -15,8 +15,6 @@ from evalcliff.scoring import get_scorer
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
-# Backends return this prefix instead of text for a request that failed for good.
-ERROR_PREFIX = "\x00evalcliff-error: "
 
 
 def collect_outputs(
