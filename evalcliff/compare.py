@@ -1,13 +1,42 @@
-"""Compare two stored runs: pair, gate, write summary.json and report.html."""
+"""Compare two stored runs: read, check they are pairable, gate, write summary.json and
+report.html."""
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
-from typing import Any
 
-from evalcliff.gate import EXIT_CODES, compare_runs, load_policy
-from evalcliff.results import read_header, read_results
+from evalcliff.errors import EvalcliffError
+from evalcliff.gate import Policy, compare_runs, load_policy
+from evalcliff.results import read_run
+from evalcliff.schema.run import RunArtifact
+from evalcliff.schema.summary import Summary
+
+
+def _refuse_unpairable(base: RunArtifact, cand: RunArtifact) -> None:
+    """EvalcliffError when both runs carry a suite manifest and the builds differ on a
+    slice the results hold (scorer, generation settings or items)."""
+    if base.header is None or cand.header is None:
+        return
+    a, b = base.header.suite, cand.header.suite
+    present = set(base.results["slice"].astype(str)) | set(cand.results["slice"].astype(str))
+    slices = [s for s in dict.fromkeys([*a.slices, *b.slices]) if s in present]
+    diffs = a.differences(b, slices)
+    if diffs:
+        more = f" (and {len(diffs) - 2} more)" if len(diffs) > 2 else ""
+        raise EvalcliffError(
+            f"{base.path} and {cand.path} cannot be paired: {'; '.join(diffs[:2])}{more};"
+            " run both variants on the same suite build"
+        )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def compare_files(
@@ -19,63 +48,88 @@ def compare_files(
 ) -> tuple[str, int, Path]:
     """Write `out_dir/summary.json` and `out_dir/report.html`; return (banner, exit code, path).
 
-    Slice margins/weights default to those the base run's suite declared (its header),
-    overridden by the policy. `divergence_path` (per-item token KL / top-1 agreement, see
-    `evalcliff.distribution`) adds descriptive distribution metrics to every slice.
+    Both runs are read with their headers. Two runs whose suite builds differ on a slice
+    they hold are refused (EvalcliffError, exit 2). Slice margins, weights and catastrophic
+    limits default to those of the base run's suite (the candidate's when the base has no
+    header), overridden by the policy. `divergence_path` (per-item token KL / top-1
+    agreement, see `evalcliff.distribution`) adds descriptive metrics to every slice.
+    Raises EvalcliffError (NoDataError when every item of a run errored) before writing.
     """
     from evalcliff.report import render_report
 
-    policy = load_policy(policy_path)
-    base, cand = read_results(base_path), read_results(cand_path)
-    base_h, cand_h = read_header(base_path), read_header(cand_path)
-    defaults: dict[str, Any] = (base_h.get("suite") or {}).get("slices") or {}
-    summary = compare_runs(base, cand, policy, defaults or None)
+    base, cand = read_run(base_path), read_run(cand_path)
+    summary = compare_artifacts(base, cand, load_policy(policy_path), divergence_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = out_dir / "summary.json"
+    _write_atomic(summary_path, summary.model_dump_json(indent=2))
+    render_report(summary, base.results, cand.results, out_dir / "report.html")
+    return banner(summary), summary.exit_code, summary_path
+
+
+def compare_artifacts(
+    base: RunArtifact,
+    cand: RunArtifact,
+    policy: Policy,
+    divergence_path: Path | None = None,
+) -> Summary:
+    """The typed Summary of two runs as read (see `compare_files`), headers attached."""
+    _refuse_unpairable(base, cand)
+    header = base.header or cand.header
+    summary = compare_runs(
+        base.results,
+        cand.results,
+        policy,
+        header.suite if header is not None else None,
+        base_label=base.label,
+        cand_label=cand.label,
+    )
+    summary = summary.model_copy(update={"base": base.header, "cand": cand.header})
     if divergence_path is not None:
         import pandas as pd
 
         from evalcliff.distribution import attach_divergence
 
-        attach_divergence(
+        summary = attach_divergence(
             summary,
             pd.read_parquet(divergence_path),
             policy.n_resamples,
             policy.confidence,
             policy.seed,
         )
-    summary["base"] = base_h
-    summary["cand"] = cand_h
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary_path = out_dir / "summary.json"
-    summary_path.write_text(json.dumps(summary, indent=2, default=str))
-    render_report(summary, base, cand, out_dir / "report.html")
-    verdict = str(summary["verdict"])
-    return banner(summary), EXIT_CODES[verdict], summary_path
+    return summary
 
 
-def banner(summary: dict[str, Any]) -> str:
-    """Terminal text: verdict, reasons, and one line per slice."""
-    lines = [f"VERDICT: {str(summary['verdict']).upper()}"]
-    lines += [f"  - {r}" for r in summary.get("reasons", [])]
-    h = summary.get("headline") or {}
+def banner(summary: Summary) -> str:
+    """Terminal text: verdict, reasons, headline, error counts and one line per slice."""
+    lines = [f"VERDICT: {summary.verdict.upper()}"]
+    lines += [f"  - {r}" for r in summary.reasons]
 
-    def pts(x: Any) -> str:
+    def pts(x: float | None) -> str:
         return "—" if x is None else f"{100 * x:+.1f}"
 
-    if h:
-        lines.append(
-            f"  traffic-weighted Δ {pts(h.get('traffic_weighted_delta'))} pts "
-            f"[{pts(h.get('ci_low'))}, {pts(h.get('ci_high'))}]; worst slice "
-            f"{h.get('worst_slice')} Δ {pts(h.get('worst_delta'))} pts"
-        )
-    lines.append(f"  {'slice':<16}{'n':>5}{'base%':>8}{'cand%':>8}{'Δ pts':>8}  CI{'':<14}status")
-    for s in summary.get("slices", []):
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{100 * x:.1f}"
 
-        def pct(x: Any) -> str:
-            return "—" if x is None else f"{100 * x:.1f}"
-
-        ci = f"[{pts(s.get('ci_low'))}, {pts(s.get('ci_high'))}]"
+    h = summary.headline
+    lines.append(
+        f"  traffic-weighted Δ {pts(h.traffic_weighted_delta)} pts "
+        f"[{pts(h.ci_low)}, {pts(h.ci_high)}]; worst slice "
+        f"{h.worst_slice or '—'} Δ {pts(h.worst_delta)} pts"
+    )
+    lines.append(
+        f"  errors: base {summary.n_errors_base}, cand {summary.n_errors_cand} of"
+        f" {summary.n_items} items ({summary.base_label} vs {summary.cand_label}); errored"
+        f" items leave the pairing, {summary.n_paired} valid pairs"
+    )
+    lines.append(
+        f"  {'slice':<16}{'n':>5}{'err b/c':>9}{'base%':>8}{'cand%':>8}{'Δ pts':>8}"
+        f"  CI{'':<14}status"
+    )
+    for s in summary.slices:
+        ci = f"[{pts(s.ci_low)}, {pts(s.ci_high)}]"
+        errs = f"{s.n_errors_base}/{s.n_errors_cand}"
         lines.append(
-            f"  {s['slice']:<16}{s['n']:>5}{pct(s['base_mean']):>8}{pct(s['cand_mean']):>8}"
-            f"{pts(s['delta']):>8}  {ci:<16}{s['status']}"
+            f"  {s.slice:<16}{s.n:>5}{errs:>9}{pct(s.base_mean):>8}{pct(s.cand_mean):>8}"
+            f"{pts(s.delta):>8}  {ci:<16}{s.status}"
         )
     return "\n".join(lines)

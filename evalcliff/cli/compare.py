@@ -45,7 +45,8 @@ def command(
     """Compare CAND against BASE on paired items; exit 0 GO, 1 NO-GO, 3 INCONCLUSIVE.
 
     Works on stored results alone, with no model. Items pair on item_id; a differing
-    prompt_hash for the same id is an error (exit 2).
+    prompt_hash for the same id, suite builds that differ on a slice, or a run whose every
+    item errored are errors (exit 2). Items that errored in either run leave the pairing.
     """
     from evalcliff.compare import compare_files
 

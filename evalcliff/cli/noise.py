@@ -67,11 +67,11 @@ def command(
         )
     out_dir = Path(out or f"reports/noise-{variant}")
     text, code, summary_path = compare_files(paths[variant], paths[copy_name], policy, out_dir)
-    import json
+    from evalcliff.schema.summary import Summary
 
-    summary = json.loads(summary_path.read_text())
-    total = sum(s["n"] for s in summary["slices"])
-    flips = sum(s["flips_regressed"] + s["flips_improved"] for s in summary["slices"])
+    summary = Summary.model_validate_json(summary_path.read_text(encoding="utf-8"))
+    total = sum(s.n for s in summary.slices)
+    flips = sum(s.flips_regressed + s.flips_improved for s in summary.slices)
     click.echo(text)
     click.echo(
         f"A/A noise floor: {flips} flips in {total} paired items "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from evalcliff.schema.summary import SliceSummary
 
 MINUS = "\u2212"
 
 
-def pts(x: float, signed: bool = True) -> str:
+def pts(x: float | None, signed: bool = True) -> str:
     """A fraction as points with one decimal and a true minus sign: -0.073 -> '−7.3'."""
+    if x is None:
+        return "—"
     value = round(x * 100.0, 1)
     if value == 0.0:
         return "0.0"
@@ -17,70 +20,97 @@ def pts(x: float, signed: bool = True) -> str:
     return text.replace("-", MINUS)
 
 
-def _ci(row: dict[str, Any], prefix: str, confidence: float) -> str:
-    return (
-        f"{confidence * 100:g}% CI [{pts(row[prefix + 'ci_low'])}, {pts(row[prefix + 'ci_high'])}]"
-    )
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.1f}%"
 
 
-def _score_sentence(row: dict[str, Any], confidence: float) -> str:
-    head = f"Δ={pts(row['delta'])} pts, {_ci(row, '', confidence)}"
-    bound = f"{pts(-row['margin'])} pts margin"
-    if row["score_status"] == "fail":
+def _ci(low: float | None, high: float | None, confidence: float) -> str:
+    return f"{confidence * 100:g}% CI [{pts(low)}, {pts(high)}]"
+
+
+def _score_sentence(row: SliceSummary, confidence: float) -> str:
+    head = f"Δ={pts(row.delta)} pts, {_ci(row.ci_low, row.ci_high, confidence)}"
+    bound = f"{pts(-row.margin)} pts margin"
+    if row.score_status == "fail":
         return f"{head} is entirely below the {bound}"
     return f"{head} straddles the {bound}"
 
 
-def _catastrophic_sentence(row: dict[str, Any], confidence: float) -> str:
-    rates = f"{row['catastrophic_base'] * 100:.1f}% → {row['catastrophic_cand'] * 100:.1f}%"
-    head = (
-        f"catastrophic rate {pts(row['catastrophic_delta'])} pts ({rates}), "
-        f"{_ci(row, 'catastrophic_', confidence)}"
-    )
-    limit = f"{pts(row['max_catastrophic_increase'])} pts limit"
-    if row["catastrophic_status"] == "fail":
+def _catastrophic_sentence(row: SliceSummary, confidence: float) -> str:
+    rates = f"{_pct(row.catastrophic_base)} → {_pct(row.catastrophic_cand)}"
+    ci = _ci(row.catastrophic_ci_low, row.catastrophic_ci_high, confidence)
+    head = f"catastrophic rate {pts(row.catastrophic_delta)} pts ({rates}), {ci}"
+    limit = f"{pts(row.max_catastrophic_increase)} pts limit"
+    if row.catastrophic_status == "fail":
         return f"{head} is entirely above the {limit}"
     return f"{head} reaches above the {limit}"
 
 
-def slice_reason(row: dict[str, Any], confidence: float) -> str:
+def _errors_sentence(row: SliceSummary) -> str:
+    limit = "" if row.max_error_rate is None else f", above the {_pct(row.max_error_rate)} limit"
+    return (
+        f"{row.n_errors_base} of {row.n_items} items errored in base and {row.n_errors_cand} in"
+        f" cand ({_pct(row.error_rate)} left the pairing{limit}), so the items that remain"
+        " cannot stand for the slice; fix the failures and run again"
+    )
+
+
+def _floor_sentence(row: SliceSummary) -> str:
+    return (
+        f"the base scores {_pct(row.base_mean)} (at or below min_base_score"
+        f" {_pct(row.min_base_score)}), so the slice measures nothing for this model and the"
+        " candidate cannot be shown non-inferior on it"
+    )
+
+
+def slice_reason(row: SliceSummary, confidence: float) -> str:
     """Why a failing or inconclusive slice is not a pass, in one sentence."""
-    parts = []
-    if row["n_clusters"] < 2:
+    if "no_pairs" in row.guards:
         return (
-            f"{row['slice']}: all {row['n']} items are one cluster, so its cluster bootstrap"
-            " has no spread and decides nothing; it needs items from more clusters"
+            f"{row.slice}: no item is valid in both runs ({row.n_errors_base} of {row.n_items}"
+            f" errored in base, {row.n_errors_cand} in cand): no data, no verdict"
         )
-    if row.get("unreliable") and row["score_status"] == row["status"]:
+    parts = []
+    if "errors" in row.guards:
+        parts.append(_errors_sentence(row))
+    if "floor" in row.guards:
+        parts.append(_floor_sentence(row))
+    if "one_cluster" in row.guards:
         parts.append(
-            "its CI clears the margin but may cover less than nominal ("
-            + "; ".join(row["unreliable"])
-            + "), and the policy (unreliable_pass: inconclusive) does not approve on that"
+            f"all {row.n} items are one cluster, so its cluster bootstrap has no spread and"
+            " decides nothing; it needs items from more clusters"
         )
-    elif row["score_status"] == row["status"]:
-        parts.append(_score_sentence(row, confidence))
-    if row["catastrophic_status"] == row["status"]:
-        parts.append(_catastrophic_sentence(row, confidence))
-    text = f"{row['slice']}: " + "; ".join(parts)
-    if row["status"] == "inconclusive" and row["items_needed"] is not None:
-        text += f"; about {row['items_needed']} more items would decide it"
+    if row.status == "fail" or not parts:
+        if row.unreliable and row.score_status == row.status:
+            parts.append(
+                "its CI clears the margin but may cover less than nominal ("
+                + "; ".join(row.unreliable)
+                + "), and the policy (unreliable_pass: inconclusive) does not approve on that"
+            )
+        elif row.score_status == row.status:
+            parts.append(_score_sentence(row, confidence))
+        if row.catastrophic_status == row.status:
+            parts.append(_catastrophic_sentence(row, confidence))
+    text = f"{row.slice}: " + "; ".join(parts)
+    if row.status == "inconclusive" and row.items_needed is not None and not row.guards:
+        text += f"; about {row.items_needed} more items would decide it"
     return text
 
 
-def verdict_reasons(rows: Sequence[dict[str, Any]], confidence: float, mapped: bool) -> list[str]:
+def verdict_reasons(rows: Sequence[SliceSummary], confidence: float, mapped: bool) -> list[str]:
     """The reasons list of summary.json: failures first, then undecided slices, then notes.
 
     `mapped` says the policy turned an inconclusive outcome into no-go.
     """
-    failed = [r for r in rows if r["status"] == "fail"]
-    undecided = [r for r in rows if r["status"] == "inconclusive"]
+    failed = [r for r in rows if r.status == "fail"]
+    undecided = [r for r in rows if r.status == "inconclusive"]
     reasons: list[str] = []
     if not failed and not undecided:
-        has_rule = any(r["max_catastrophic_increase"] is not None for r in rows)
+        has_rule = any(r.max_catastrophic_increase is not None for r in rows)
         rule = "; no catastrophic rate rose beyond its limit" if has_rule else ""
         if len(rows) == 1:
             reasons.append(
-                f"the only slice, {rows[0]['slice']}, passes: its CI lower bound is above its"
+                f"the only slice, {rows[0].slice}, passes: its CI lower bound is above its"
                 f" margin{rule}"
             )
         else:
@@ -94,9 +124,10 @@ def verdict_reasons(rows: Sequence[dict[str, Any]], confidence: float, mapped: b
             " inconclusive to no-go"
         )
     for r in rows:
-        if r["regressed"] and r["status"] == "pass":
+        if r.regressed and r.status == "pass":
+            p = "—" if r.mcnemar_p_holm is None else f"{r.mcnemar_p_holm:.2g}"
             reasons.append(
-                f"{r['slice']}: more items flipped to wrong than to right (McNemar p="
-                f"{r['mcnemar_p_holm']:.2g} after Holm), though the loss is within the margin"
+                f"{r.slice}: more items flipped to wrong than to right (McNemar p={p} after"
+                " Holm), though the loss is within the margin"
             )
     return reasons

@@ -1,27 +1,40 @@
-"""Per-slice paired statistics and the slice-level non-inferiority decision."""
+"""Per-slice paired statistics and the slice-level non-inferiority decision.
+
+Only valid pairs (items without an error in either run) feed the statistics; errored items
+are counted per side. Guards stop a slice from passing whatever its CI says: no valid pair,
+too many errors, a base at the floor (the slice measures nothing for this model), or a
+single cluster (a bootstrap with no spread).
+"""
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from evalcliff.gate.policy import Policy
+from evalcliff.schema.summary import Guard, SliceSummary, Status, StratumSummary
 from evalcliff.stats import BootstrapResult, items_needed, mcnemar_exact, paired_bootstrap
-from evalcliff.stats.reliability import MIN_UNITS, informative_units, reliability_problems
+from evalcliff.stats.reliability import (
+    MIN_UNITS,
+    informative_units,
+    items_for_reliability,
+    reliability_problems,
+)
 
 
 @dataclass(frozen=True)
 class SliceSettings:
-    """A slice's resolved margin, catastrophic limit (fractions; limit None = no rule) and
-    normalised traffic weight."""
+    """A slice's resolved settings (fractions): margin, catastrophic limit, error-share
+    limit, base-score floor (a None limit is no rule) and normalised traffic weight."""
 
     margin: float
     limit: float | None
+    max_error_rate: float | None
+    min_base_score: float | None
     weight: float
 
 
@@ -31,7 +44,7 @@ def slice_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
 
 
-def score_status(ci_low: float, ci_high: float, margin: float) -> str:
+def score_status(ci_low: float, ci_high: float, margin: float) -> Status:
     """pass: CI low > -margin; fail: CI high < -margin; else inconclusive."""
     if ci_low > -margin:
         return "pass"
@@ -40,7 +53,7 @@ def score_status(ci_low: float, ci_high: float, margin: float) -> str:
     return "inconclusive"
 
 
-def rule_status(ci_low: float, ci_high: float, limit: float | None) -> str:
+def rule_status(ci_low: float, ci_high: float, limit: float | None) -> Status:
     """Catastrophic rule: fail when the rise's CI low > limit, inconclusive when its CI high
     > limit, pass otherwise (and always when there is no limit)."""
     if limit is None or ci_high <= limit:
@@ -48,7 +61,7 @@ def rule_status(ci_low: float, ci_high: float, limit: float | None) -> str:
     return "fail" if ci_low > limit else "inconclusive"
 
 
-def combine(*statuses: str) -> str:
+def combine(*statuses: Status) -> Status:
     """fail if any part fails, pass only if all pass, else inconclusive."""
     if "fail" in statuses:
         return "fail"
@@ -67,8 +80,8 @@ def _mean(x: pd.Series) -> float:
     return float(np.mean(x.to_numpy(dtype=np.float64)))
 
 
-def strata_rows(g: pd.DataFrame, policy: Policy, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Per-stratum delta and CI (description only: strata take no decisions)."""
+def strata_rows(g: pd.DataFrame, policy: Policy, rng: np.random.Generator) -> list[StratumSummary]:
+    """Per-stratum delta and CI over valid pairs (description only: strata decide nothing)."""
     rows = []
     for stratum, s in g.groupby("stratum", sort=True):
         diffs = (s["score_cand"] - s["score_base"]).to_numpy(dtype=np.float64)
@@ -76,27 +89,76 @@ def strata_rows(g: pd.DataFrame, policy: Policy, rng: np.random.Generator) -> li
             diffs, s["cluster_id"].to_numpy(), policy.n_resamples, policy.confidence, rng
         )
         rows.append(
-            {
-                "stratum": str(stratum),
-                "n": len(s),
-                "base_mean": _mean(s["score_base"]),
-                "cand_mean": _mean(s["score_cand"]),
-                "delta": boot.mean,
-                "ci_low": boot.ci_low,
-                "ci_high": boot.ci_high,
-            }
+            StratumSummary(
+                stratum=str(stratum),
+                n=len(s),
+                base_mean=_mean(s["score_base"]),
+                cand_mean=_mean(s["score_cand"]),
+                delta=boot.mean,
+                ci_low=boot.ci_low,
+                ci_high=boot.ci_high,
+            )
         )
     return rows
 
 
-def slice_row(
-    name: str, g: pd.DataFrame, settings: SliceSettings, policy: Policy
-) -> tuple[dict[str, Any], BootstrapResult]:
-    """One slice's summary row (Holm-adjusted fields left for the caller) and its score
-    bootstrap.
+def _empty_row(
+    name: str, n_items: int, n_err: tuple[int, int], guards: list[Guard], settings: SliceSettings
+) -> SliceSummary:
+    """A slice with no valid pair: nothing measured, nothing decided."""
+    return SliceSummary(
+        slice=name,
+        n=0,
+        n_items=n_items,
+        base_mean=None,
+        cand_mean=None,
+        delta=None,
+        ci_low=None,
+        ci_high=None,
+        flips_regressed=0,
+        flips_improved=0,
+        mcnemar_p=None,
+        margin=settings.margin,
+        weight=settings.weight,
+        max_catastrophic_increase=settings.limit,
+        max_error_rate=settings.max_error_rate,
+        min_base_score=settings.min_base_score,
+        status="inconclusive",
+        score_status="inconclusive",
+        catastrophic_status="pass" if settings.limit is None else "inconclusive",
+        guards=guards,
+        catastrophic_base=None,
+        catastrophic_cand=None,
+        catastrophic_delta=None,
+        catastrophic_ci_low=None,
+        catastrophic_ci_high=None,
+        n_errors_base=n_err[0],
+        n_errors_cand=n_err[1],
+        error_rate=1.0 if n_items else 0.0,
+        n_clusters=0,
+        n_informative=0,
+    )
 
-    All values are plain Python types; deltas and rates are fractions.
+
+def slice_row(
+    name: str, items: pd.DataFrame, settings: SliceSettings, policy: Policy
+) -> tuple[SliceSummary, BootstrapResult | None]:
+    """One slice's summary row (the Holm-adjusted p is left for the caller) and its score
+    bootstrap (None when the slice has no valid pair).
+
+    `items` holds every paired item of the slice (see `pair_runs`), errored ones included:
+    they are counted, then left out of every statistic.
     """
+    n_items = len(items)
+    n_err = (int(items["error_base"].sum()), int(items["error_cand"].sum()))
+    g = items[~items["error_base"] & ~items["error_cand"]]
+    error_rate = (n_items - len(g)) / n_items if n_items else 0.0
+    guards: list[Guard] = []
+    if settings.max_error_rate is not None and error_rate > settings.max_error_rate:
+        guards.append("errors")
+    if g.empty:
+        return _empty_row(name, n_items, n_err, ["no_pairs", *guards], settings), None
+
     rng = slice_rng(policy.seed, name)
     conf, n_res = policy.confidence, policy.n_resamples
     clusters = g["cluster_id"].to_numpy()
@@ -106,15 +168,33 @@ def slice_row(
     cat_base = g["catastrophic_base"].to_numpy(dtype=np.float64)
     cat_diffs = g["catastrophic_cand"].to_numpy(dtype=np.float64) - cat_base
     cat = paired_bootstrap(cat_diffs, clusters, n_res, conf, rng)
+    base_mean = _mean(g["score_base"])
+    n_informative = informative_units(diffs, clusters)
 
     s_status = score_status(boot.ci_low, boot.ci_high, settings.margin)
     c_status = rule_status(cat.ci_low, cat.ci_high, settings.limit)
+    if settings.min_base_score is not None and base_mean <= settings.min_base_score:
+        guards.append("floor")
     if boot.n_units < MIN_UNITS:  # one cluster: its "CI" is a point, no evidence either way
+        guards.append("one_cluster")
         s_status = "inconclusive"
         c_status = "pass" if settings.limit is None else "inconclusive"
+    unreliable: list[str] = []
+    if policy.unreliable_pass == "inconclusive" and s_status == "pass":
+        unreliable = reliability_problems(
+            len(g), boot.n_units, n_informative, settings.margin, conf
+        )
+        if unreliable:
+            s_status = "inconclusive"
     status = combine(s_status, c_status)
+    blocking = [x for x in guards if x != "one_cluster"]
+    if blocking and status == "pass":
+        # A guard stops a pass; a fail stays a fail (a gate errs towards blocking).
+        only_floor = blocking == ["floor"]
+        status = "fail" if only_floor and policy.uninformative == "fail" else "inconclusive"
+
     needed = None
-    if status == "inconclusive":
+    if status == "inconclusive" and not blocking:
         wanted = []
         if s_status == "inconclusive":
             var = _variance(diffs, boot, clustered)
@@ -124,52 +204,61 @@ def slice_row(
             wanted.append(items_needed(cat.mean, var, len(g), -settings.limit, conf))
         known = [w for w in wanted if w is not None]
         needed = max(known) if known else None
+        if unreliable:
+            need = items_for_reliability(len(g), n_informative, clustered, settings.margin, conf)
+            needed = max(need, needed or 0)
 
     regressed = int((g["correct_base"] & ~g["correct_cand"]).sum())
     improved = int((~g["correct_base"] & g["correct_cand"]).sum())
-    row: dict[str, Any] = {
-        "slice": name,
-        "n": len(g),
-        "base_mean": _mean(g["score_base"]),
-        "cand_mean": _mean(g["score_cand"]),
-        "delta": boot.mean,
-        "ci_low": boot.ci_low,
-        "ci_high": boot.ci_high,
-        "flips_regressed": regressed,
-        "flips_improved": improved,
-        "mcnemar_p": mcnemar_exact(regressed, improved),
-        "mcnemar_p_holm": None,  # filled in across slices by the caller
-        "regressed": False,
-        "margin": settings.margin,
-        "weight": settings.weight,
-        "status": status,
-        "score_status": s_status,
-        "catastrophic_status": c_status,
-        "catastrophic_base": _mean(g["catastrophic_base"]),
-        "catastrophic_cand": _mean(g["catastrophic_cand"]),
-        "catastrophic_delta": cat.mean,
-        "catastrophic_ci_low": cat.ci_low,
-        "catastrophic_ci_high": cat.ci_high,
-        "max_catastrophic_increase": settings.limit,
-        "items_needed": needed,
-        "n_errors_base": int(g["error_base"].sum()),
-        "n_errors_cand": int(g["error_cand"].sum()),
-        "n_clusters": boot.n_units,
-        "n_informative": informative_units(diffs, clusters),
-        "strata": strata_rows(g, policy, rng),
-    }
+    row = SliceSummary(
+        slice=name,
+        n=len(g),
+        n_items=n_items,
+        base_mean=base_mean,
+        cand_mean=_mean(g["score_cand"]),
+        delta=boot.mean,
+        ci_low=boot.ci_low,
+        ci_high=boot.ci_high,
+        flips_regressed=regressed,
+        flips_improved=improved,
+        mcnemar_p=mcnemar_exact(regressed, improved),
+        margin=settings.margin,
+        weight=settings.weight,
+        max_catastrophic_increase=settings.limit,
+        max_error_rate=settings.max_error_rate,
+        min_base_score=settings.min_base_score,
+        status=status,
+        score_status=s_status,
+        catastrophic_status=c_status,
+        guards=guards,
+        unreliable=unreliable,
+        catastrophic_base=_mean(g["catastrophic_base"]),
+        catastrophic_cand=_mean(g["catastrophic_cand"]),
+        catastrophic_delta=cat.mean,
+        catastrophic_ci_low=cat.ci_low,
+        catastrophic_ci_high=cat.ci_high,
+        items_needed=needed,
+        n_errors_base=n_err[0],
+        n_errors_cand=n_err[1],
+        error_rate=error_rate,
+        n_clusters=boot.n_units,
+        n_informative=n_informative,
+        strata=strata_rows(g, policy, rng),
+    )
     return row, boot
 
 
-def reliability_warning(row: dict[str, Any], confidence: float) -> str | None:
+def reliability_warning(row: SliceSummary, confidence: float) -> str | None:
     """A warning for a slice whose CI the validation study found unreliable, else None."""
+    if row.n == 0:
+        return None
     problems = reliability_problems(
-        row["n"], row["n_clusters"], row["n_informative"], row["margin"], confidence
+        row.n, row.n_clusters, row.n_informative, row.margin, confidence
     )
     if not problems:
         return None
     return (
-        f"{row['slice']}: its {confidence * 100:g}% CI may cover less than nominal"
-        f" ({'; '.join(problems)}), so its {row['status']} status is less certain than it"
+        f"{row.slice}: its {confidence * 100:g}% CI may cover less than nominal"
+        f" ({'; '.join(problems)}), so its {row.status} status is less certain than it"
         " looks; see README 'Statistics'"
     )

@@ -1,6 +1,6 @@
 """Plotly figures for the report: the per-slice forest plot and the per-stratum dot plot.
 
-Figures take the `slices` list of summary.json (fractions in [0, 1]) and plot points (x100).
+Figures take the summary's slices (fractions in [0, 1]) and plot points (x100).
 Labels are HTML-escaped before they reach plotly, which renders a subset of HTML in text.
 Figures are embedded with `figure_html`, which never includes plotly.js itself: the page
 inlines the bundle once.
@@ -9,7 +9,7 @@ inlines the bundle once.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -17,6 +17,9 @@ from markupsafe import Markup
 from plotly.subplots import make_subplots
 
 from evalcliff.report.formatting import as_float, ci_points, count, margin_points, signed_points
+from evalcliff.schema.summary import SliceSummary, StratumSummary
+
+Row = SliceSummary | StratumSummary
 
 STATUS_COLOURS: dict[str, str] = {
     "pass": "#1a7f37",
@@ -38,27 +41,27 @@ def _pts(value: object) -> float | None:
     return None if x is None else x * 100
 
 
-def _error_bars(rows: Sequence[Mapping[str, Any]]) -> tuple[list[float | None], ...]:
+def _error_bars(rows: Sequence[Row]) -> tuple[list[float | None], ...]:
     """Per row: (x in points, error above, error below); None where the CI is missing."""
     xs: list[float | None] = []
     plus: list[float | None] = []
     minus: list[float | None] = []
     for row in rows:
-        d, lo, hi = _pts(row.get("delta")), _pts(row.get("ci_low")), _pts(row.get("ci_high"))
+        d, lo, hi = _pts(row.delta), _pts(row.ci_low), _pts(row.ci_high)
         xs.append(d)
         plus.append(None if d is None or hi is None else max(hi - d, 0.0))
         minus.append(None if d is None or lo is None else max(d - lo, 0.0))
     return xs, plus, minus
 
 
-def _hover(row: Mapping[str, Any], name: object) -> str:
+def _hover(row: Row, name: object) -> str:
     return (
-        f"{_label(name)}<br>Δ {signed_points(row.get('delta'))} pts "
-        f"{ci_points(row.get('ci_low'), row.get('ci_high'))}<br>n={count(row.get('n'))}"
+        f"{_label(name)}<br>Δ {signed_points(row.delta)} pts "
+        f"{ci_points(row.ci_low, row.ci_high)}<br>n={count(row.n)}"
     )
 
 
-def forest_figure(slices: Sequence[Mapping[str, Any]]) -> Any:
+def forest_figure(slices: Sequence[SliceSummary]) -> Any:
     """One row per slice: Δ (points) with its CI as a horizontal bar, coloured by status.
 
     Each row carries a dashed tick at that slice's −margin (margins differ per slice) and the
@@ -67,17 +70,16 @@ def forest_figure(slices: Sequence[Mapping[str, Any]]) -> Any:
     n = len(slices)
     ys = list(range(n - 1, -1, -1))
     fig = go.Figure()
-    statuses = [str(s.get("status") or "unknown") for s in slices]
-    order = [*STATUS_COLOURS, *sorted(set(statuses) - set(STATUS_COLOURS))]
-    for status in order:
+    statuses = [s.status for s in slices]
+    for status in STATUS_COLOURS:
         idx = [i for i, st in enumerate(statuses) if st == status]
         if not idx:
             continue
         rows = [slices[i] for i in idx]
         xs, plus, minus = _error_bars(rows)
         hover = [
-            _hover(r, r.get("slice")) + f"<br>status {_label(status)}"
-            f"<br>margin {margin_points(r.get('margin'))} pts"
+            _hover(r, r.slice) + f"<br>status {_label(status)}"
+            f"<br>margin {margin_points(r.margin)} pts"
             for r in rows
         ]
         colour = STATUS_COLOURS.get(status, OTHER_COLOUR)
@@ -104,7 +106,7 @@ def forest_figure(slices: Sequence[Mapping[str, Any]]) -> Any:
     mx: list[float | None] = []
     my: list[float | None] = []
     for y, s in zip(ys, slices, strict=True):
-        m = _pts(s.get("margin"))
+        m = _pts(s.margin)
         if m is not None:
             mx += [-m, -m, None]
             my += [y - 0.38, y + 0.38, None]
@@ -128,7 +130,7 @@ def forest_figure(slices: Sequence[Mapping[str, Any]]) -> Any:
         xaxis={"title": {"text": "Δ score, points (candidate − base)"}, "zeroline": False},
         yaxis={
             "tickvals": ys,
-            "ticktext": [_label(s.get("slice")) for s in slices],
+            "ticktext": [_label(s.slice) for s in slices],
             "range": [-0.6, n - 0.4],
             "showgrid": False,
         },
@@ -136,15 +138,15 @@ def forest_figure(slices: Sequence[Mapping[str, Any]]) -> Any:
     return fig
 
 
-def strata_figure(slices: Sequence[Mapping[str, Any]]) -> Any | None:
+def strata_figure(slices: Sequence[SliceSummary]) -> Any | None:
     """Small multiples, one panel per slice with strata: each stratum's Δ (points) with CI.
 
     Each panel shows its slice's −margin (dashed) and 0. Returns None when no slice has strata.
     """
-    panels = [s for s in slices if s.get("strata")]
+    panels = [s for s in slices if s.strata]
     if not panels:
         return None
-    sizes = [len(s["strata"]) for s in panels]
+    sizes = [len(s.strata) for s in panels]
     height = 90 + 26 * sum(sizes) + 60 * len(panels)
     spacing = min(50 / height, 0.9 / (len(panels) - 1)) if len(panels) > 1 else 0.0
     fig = make_subplots(
@@ -153,12 +155,12 @@ def strata_figure(slices: Sequence[Mapping[str, Any]]) -> Any | None:
         shared_xaxes=True,
         vertical_spacing=spacing,
         row_heights=[k / sum(sizes) for k in sizes],
-        subplot_titles=[_label(s.get("slice")) for s in panels],
+        subplot_titles=[_label(s.slice) for s in panels],
     )
     for r, s in enumerate(panels, start=1):
-        strata = list(s["strata"])
+        strata = s.strata
         xs, plus, minus = _error_bars(strata)
-        labels = [_label(st.get("stratum")) for st in strata]
+        labels = [_label(st.stratum) for st in strata]
         fig.add_trace(
             go.Scatter(
                 x=xs,
@@ -175,13 +177,13 @@ def strata_figure(slices: Sequence[Mapping[str, Any]]) -> Any | None:
                     "thickness": 1.5,
                     "width": 4,
                 },
-                hovertext=[_hover(st, f"{s.get('slice')} · {st.get('stratum')}") for st in strata],
+                hovertext=[_hover(st, f"{s.slice} · {st.stratum}") for st in strata],
                 hoverinfo="text",
             ),
             row=r,
             col=1,
         )
-        m = _pts(s.get("margin"))
+        m = _pts(s.margin)
         if m is not None:
             fig.add_vline(
                 x=-m, line_dash="dash", line_color="#24292f", line_width=1.2, row=r, col=1

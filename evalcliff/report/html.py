@@ -23,8 +23,10 @@ from evalcliff import __version__
 from evalcliff.report import formatting as fmt
 from evalcliff.report.examples import regressed_examples
 from evalcliff.report.figures import figure_html, forest_figure, strata_figure
+from evalcliff.schema.run import MemoryEstimate, Percentiles, RunHeader
+from evalcliff.schema.summary import Summary, Verdict
 
-VERDICTS: dict[str, tuple[str, str]] = {
+VERDICTS: dict[Verdict, tuple[str, str]] = {
     "go": ("GO", "go"),
     "no-go": ("NO-GO", "nogo"),
     "inconclusive": ("INCONCLUSIVE", "inconclusive"),
@@ -33,7 +35,7 @@ VERDICTS: dict[str, tuple[str, str]] = {
 HEADER_ORDER = (
     "variant",
     "backend",
-    "backend_settings",
+    "settings",
     "model",
     "suite",
     "packages",
@@ -42,57 +44,9 @@ HEADER_ORDER = (
     "finished_at",
     "n_items",
     "n_errors",
+    "perf",
     "schema_version",
 )
-
-HEADLINE_KEYS = ("traffic_weighted_delta", "ci_low", "ci_high", "worst_slice", "worst_delta")
-SLICE_KEYS = (
-    "kl_mean",
-    "kl_ci_low",
-    "kl_ci_high",
-    "top1_agreement",
-    "top1_ci_low",
-    "top1_ci_high",
-    "slice",
-    "n",
-    "base_mean",
-    "cand_mean",
-    "delta",
-    "ci_low",
-    "ci_high",
-    "flips_regressed",
-    "flips_improved",
-    "mcnemar_p",
-    "mcnemar_p_holm",
-    "regressed",
-    "margin",
-    "weight",
-    "status",
-    "catastrophic_base",
-    "catastrophic_cand",
-    "catastrophic_delta",
-    "catastrophic_ci_low",
-    "catastrophic_ci_high",
-    "max_catastrophic_increase",
-    "items_needed",
-    "n_errors_base",
-    "n_errors_cand",
-)
-STRATUM_KEYS = ("stratum", "n", "base_mean", "cand_mean", "delta", "ci_low", "ci_high")
-STATUS_CLASSES = ("pass", "fail", "inconclusive")
-
-
-def _filled(record: Mapping[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any]:
-    """`record` with every key in `keys` present (None when absent), so the template can
-    rely on them."""
-    return {**dict.fromkeys(keys), **(record or {})}
-
-
-def _slice_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    view = _filled(record, SLICE_KEYS)
-    view["strata"] = [_filled(t, STRATUM_KEYS) for t in record.get("strata") or []]
-    view["status_class"] = view["status"] if view["status"] in STATUS_CLASSES else "other"
-    return view
 
 
 @lru_cache(maxsize=1)
@@ -149,58 +103,73 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-PERF_ROWS = (
-    ("requests/s", ("requests_per_s",), 2),
-    ("output tokens/s", ("output_tokens_per_s",), 1),
-    ("latency p50 / p95 / p99 (s)", ("latency_s",), 3),
-    ("time to first token p50 / p95 / p99 (s)", ("ttft_s",), 3),
-    ("inter-token gap p50 / p95 / p99 (s)", ("itl_s",), 4),
-    ("requests computed (this process)", ("requests_computed",), 0),
-)
+def _percentiles(p: Percentiles, digits: int) -> str:
+    parts = [p.p50, p.p95, p.p99]
+    if all(v is None for v in parts):
+        return fmt.MISSING
+    return " / ".join(fmt.MISSING if v is None else f"{v:.{digits}f}" for v in parts)
 
 
-def _perf_cell(perf: Mapping[str, Any], key: str, digits: int) -> str:
-    value = perf.get(key)
-    if isinstance(value, Mapping):
-        parts = [fmt.as_float(value.get(p)) for p in ("p50", "p95", "p99")]
-        if all(v is None for v in parts):
-            return fmt.MISSING
-        return " / ".join(fmt.MISSING if v is None else f"{v:.{digits}f}" for v in parts)
-    v = fmt.as_float(value)
+def _number(v: float | None, digits: int) -> str:
     return fmt.MISSING if v is None else f"{v:.{digits}f}"
 
 
-def perf_rows(base: Mapping[str, Any], cand: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Cost/latency rows (base vs candidate) from the run headers' `perf`; [] if absent."""
-    pb, pc = base.get("perf") or {}, cand.get("perf") or {}
-    if not pb and not pc:
+def _perf_cells(h: RunHeader | None) -> list[str]:
+    if h is None:
+        return [fmt.MISSING] * 6
+    p = h.perf
+    return [
+        _number(p.requests_per_s, 2),
+        _number(p.output_tokens_per_s, 1),
+        _percentiles(p.latency_s, 3),
+        _percentiles(p.ttft_s, 3),
+        _percentiles(p.itl_s, 4),
+        _number(p.requests_computed, 0),
+    ]
+
+
+PERF_LABELS = (
+    "requests/s",
+    "output tokens/s",
+    "latency p50 / p95 / p99 (s)",
+    "time to first token p50 / p95 / p99 (s)",
+    "inter-token gap p50 / p95 / p99 (s)",
+    "requests computed (this process)",
+)
+
+
+def _mib(m: MemoryEstimate | None, key: str) -> str:
+    v: int | None = None if m is None else getattr(m, key)
+    return fmt.MISSING if v is None else f"{v / 2**20:.2f}"
+
+
+def perf_rows(base: RunHeader | None, cand: RunHeader | None) -> list[dict[str, str]]:
+    """Cost/latency rows (base vs candidate) from the run headers' `perf`; [] without
+    headers."""
+    if base is None and cand is None:
         return []
     rows = [
-        {"label": label, "base": _perf_cell(pb, keys[0], d), "cand": _perf_cell(pc, keys[0], d)}
-        for label, keys, d in PERF_ROWS
+        {"label": label, "base": b, "cand": c}
+        for label, b, c in zip(PERF_LABELS, _perf_cells(base), _perf_cells(cand), strict=True)
     ]
-    mb = (base.get("model") or {}).get("memory_estimate") or {}
-    mc = (cand.get("model") or {}).get("memory_estimate") or {}
-    if mb or mc:
-
-        def mib(m: Mapping[str, Any], key: str) -> str:
-            v = fmt.as_float(m.get(key))
-            return fmt.MISSING if v is None else f"{v / 2**20:.2f}"
-
+    mb = base.model.memory_estimate if base is not None else None
+    mc = cand.model.memory_estimate if cand is not None else None
+    if mb is not None or mc is not None:
         rows.append(
             {
                 "label": "weights, deployed estimate (MiB)",
-                "base": mib(mb, "weights_bytes"),
-                "cand": mib(mc, "weights_bytes"),
+                "base": _mib(mb, "weights_bytes"),
+                "cand": _mib(mc, "weights_bytes"),
             }
         )
-        ctx = mb.get("context") or mc.get("context")
-        conc = mb.get("concurrency") or mc.get("concurrency")
+        known = mb if mb is not None else mc
+        assert known is not None
         rows.append(
             {
-                "label": f"weights + fp16 KV cache at {ctx} tokens × {conc} (MiB)",
-                "base": mib(mb, "total_bytes"),
-                "cand": mib(mc, "total_bytes"),
+                "label": f"weights + fp16 KV cache at {known.context} tokens ×"
+                f" {known.concurrency} (MiB)",
+                "base": _mib(mb, "total_bytes"),
+                "cand": _mib(mc, "total_bytes"),
             }
         )
     return rows
@@ -227,51 +196,45 @@ def metadata_rows(base: Mapping[str, Any], cand: Mapping[str, Any]) -> list[dict
     ]
 
 
-def _verdict(summary: Mapping[str, Any]) -> tuple[str, str]:
-    raw = str(summary.get("verdict", "")).strip().lower()
-    if raw not in VERDICTS:
-        raise ValueError(f"summary verdict must be one of {sorted(VERDICTS)}, got {raw!r}")
-    return VERDICTS[raw]
+def _header(header: RunHeader | None) -> dict[str, Any]:
+    return {} if header is None else header.model_dump(mode="json")
 
 
 def build_context(
-    summary: Mapping[str, Any], base: pd.DataFrame | None, cand: pd.DataFrame | None
+    summary: Summary, base: pd.DataFrame | None, cand: pd.DataFrame | None
 ) -> dict[str, Any]:
     """The template's variables for `summary` (see `render_report`)."""
-    verdict_text, verdict_class = _verdict(summary)
-    slices = [_slice_view(s) for s in summary.get("slices") or []]
-    headline = _filled(summary.get("headline"), HEADLINE_KEYS)
-    worst = next(
-        (s for s in slices if s["slice"] is not None and s["slice"] == headline["worst_slice"]),
-        _filled(None, SLICE_KEYS),
-    )
-    policy = dict(summary.get("policy") or {})
-    confidence = fmt.as_float(policy.get("confidence"))
-    base_hdr = dict(summary.get("base") or {})
-    cand_hdr = dict(summary.get("cand") or {})
+    verdict_text, verdict_class = VERDICTS[summary.verdict]
+    slices = summary.slices
+    worst = next((s for s in slices if s.slice == summary.headline.worst_slice), None)
+    base_hdr, cand_hdr = _header(summary.base), _header(summary.cand)
     strata = strata_figure(slices)
     examples = None
     if base is not None and cand is not None:
-        examples = regressed_examples(base, cand, [str(s.get("slice")) for s in slices])
+        examples = regressed_examples(base, cand, [s.slice for s in slices])
+    policy = summary.policy.model_dump(mode="json")
     return {
         "verdict_text": verdict_text,
         "verdict_class": verdict_class,
-        "reasons": [str(r) for r in summary.get("reasons") or []],
-        "warnings": [str(w) for w in summary.get("warnings") or []],
-        "has_kl": any((r or {}).get("kl_mean") is not None for r in summary.get("slices") or []),
-        "headline": headline,
+        "reasons": summary.reasons,
+        "warnings": summary.warnings,
+        "has_kl": any(s.kl_mean is not None for s in slices),
+        "headline": summary.headline,
         "worst": worst,
-        "ci_label": f"{confidence * 100:g}% CI" if confidence is not None else "CI",
-        "n_paired": summary.get("n_paired"),
+        "ci_label": f"{summary.policy.confidence * 100:g}% CI",
+        "n_paired": summary.n_paired,
+        "n_items": summary.n_items,
+        "n_errors_base": summary.n_errors_base,
+        "n_errors_cand": summary.n_errors_cand,
         "slices": slices,
         "has_strata": strata is not None,
         "forest_html": figure_html(forest_figure(slices), "forest-plot") if slices else None,
         "strata_html": figure_html(strata, "strata-plot") if strata is not None else None,
         "examples": examples,
-        "base_variant": fmt.plain(base_hdr.get("variant")),
-        "cand_variant": fmt.plain(cand_hdr.get("variant")),
+        "base_variant": summary.base_label,
+        "cand_variant": summary.cand_label,
         "metadata": metadata_rows(base_hdr, cand_hdr),
-        "perf": perf_rows(base_hdr, cand_hdr),
+        "perf": perf_rows(summary.base, summary.cand),
         "policy_rows": [{"key": k, "value": v} for k, v in flatten(policy).items()],
         "version": __version__,
         "plotly_js": _plotly_bundle(),
@@ -279,20 +242,20 @@ def build_context(
 
 
 def render_report(
-    summary: Mapping[str, Any],
+    summary: Summary,
     base: pd.DataFrame | None,
     cand: pd.DataFrame | None,
     out_path: Path,
 ) -> Path:
-    """Write the report for `summary` (the summary.json dict) to `out_path`; return that path.
+    """Write the report for `summary` to `out_path`; return that path.
 
     The file is one self-contained UTF-8 HTML page that works offline: plotly.js is inlined
     once, figures are embedded, and nothing is loaded over the network. Fractions are shown
     as points (x100, one decimal), missing numbers as '—'. When `base` and `cand` (per-item
     results tables) are both given, up to 5 regressed items per slice are shown; all model
     output and every summary string is HTML-escaped. Parent directories are created and the
-    file is replaced atomically. Raises ValueError if the verdict is not go / no-go /
-    inconclusive, or if a results table lacks item_id, slice, correct or output.
+    file is replaced atomically. Raises ValueError if a results table lacks item_id, slice,
+    correct or output.
     """
     page = (
         _environment().get_template("report.html.j2").render(**build_context(summary, base, cand))

@@ -19,17 +19,53 @@ from evalcliff.schema.run import (
     ResultRow,
     RunHeader,
 )
+from evalcliff.schema.summary import (
+    EffectivePolicy,
+    EffectiveSlicePolicy,
+    Headline,
+    SliceSummary,
+    StratumSummary,
+    Summary,
+)
+from evalcliff.schema.variant import (
+    HFVariant,
+    LlamaCppVariant,
+    MockVariant,
+    OpenAIVariant,
+    Quantization,
+    ServeConfig,
+    VariantConfig,
+    VLLMVariant,
+    parse_variant,
+    settings_from_defaults,
+)
 from evalcliff.schema.version import SCHEMA_VERSION, check_version
 
 __all__ = [
     "RESULT_COLUMNS",
     "SCHEMA_VERSION",
+    "EffectivePolicy",
+    "EffectiveSlicePolicy",
     "GenerationSettings",
+    "HFVariant",
+    "Headline",
+    "LlamaCppVariant",
+    "MockVariant",
     "ModelIdentity",
+    "OpenAIVariant",
     "PerfStats",
+    "Quantization",
     "ResultRow",
     "RunHeader",
+    "ServeConfig",
     "SliceManifest",
+    "SliceSummary",
+    "StratumSummary",
+    "Summary",
     "SuiteManifest",
+    "VLLMVariant",
+    "VariantConfig",
     "check_version",
+    "parse_variant",
+    "settings_from_defaults",
 ]

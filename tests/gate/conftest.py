@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from evalcliff.schema import GenerationSettings, SliceManifest, SuiteManifest
 
 RunFactory = Callable[..., pd.DataFrame]
 
@@ -57,3 +60,33 @@ def _degrade(run: pd.DataFrame, slice_name: str, fraction: float, seed: int = 1)
 @pytest.fixture
 def degrade() -> RunFactory:
     return _degrade
+
+
+def _make_suite(slices: dict[str, dict[str, Any]]) -> SuiteManifest:
+    """A suite manifest whose slices set the given fields (margin, weight,
+    max_catastrophic_increase); a slice's weight defaults to 1."""
+    return SuiteManifest(
+        name="synthetic",
+        version=1,
+        seed=0,
+        content_hash="0" * 16,
+        n_items=0,
+        slices={
+            name: SliceManifest(
+                kind="generator",
+                source="synthetic",
+                scorer="exact",
+                generation=GenerationSettings(),
+                weight=fields.pop("weight", 1.0),
+                n=0,
+                items_hash="0" * 16,
+                **fields,
+            )
+            for name, fields in ((k, dict(v)) for k, v in slices.items())
+        },
+    )
+
+
+@pytest.fixture
+def make_suite() -> Callable[..., SuiteManifest]:
+    return _make_suite

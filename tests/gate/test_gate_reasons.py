@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import pytest
 
 from evalcliff.errors import EvalcliffError
 from evalcliff.gate import Policy, compare_runs
 from evalcliff.gate.reasons import pts
+from evalcliff.schema import SuiteManifest
 
 
 def test_points_formatting() -> None:
@@ -18,7 +21,9 @@ def test_points_formatting() -> None:
     assert pts(0.123, signed=False) == "12.3"
 
 
-def test_single_slice_go_reason_and_bad_suite_default() -> None:
+def test_single_slice_go_reason_and_bad_suite_default(
+    make_suite: Callable[..., SuiteManifest],
+) -> None:
     base = pd.DataFrame(
         {
             "item_id": ["a", "b"],
@@ -30,6 +35,7 @@ def test_single_slice_go_reason_and_bad_suite_default() -> None:
         }
     )
     out = compare_runs(base, base, Policy(n_resamples=100))
-    assert out["reasons"][0].startswith("the only slice, head, passes")
-    with pytest.raises(EvalcliffError, match="suite slice 'head': margin must be a number"):
-        compare_runs(base, base, Policy(n_resamples=100), {"head": {"margin": "wide"}})
+    assert out.reasons[0].startswith("the only slice, head, passes")
+    suite = make_suite({"head": {"margin": 1.5}})
+    with pytest.raises(EvalcliffError, match="slice 'head': margin must be a number in"):
+        compare_runs(base, base, Policy(n_resamples=100), suite)

@@ -7,22 +7,23 @@ from collections.abc import Callable
 import pandas as pd
 
 from evalcliff.gate import Policy, compare_runs
+from evalcliff.schema import Summary
 from evalcliff.stats.reliability import MIN_CLUSTERS, MIN_INFORMATIVE_ITEMS, MIN_ITEMS
 
 RunFactory = Callable[..., pd.DataFrame]
 FAST = Policy(n_resamples=1000)
 
 
-def _warned(summary: dict[str, object], name: str) -> list[str]:
-    return [w for w in summary["warnings"] if w.startswith(f"{name}:")]  # type: ignore[attr-defined]
+def _warned(summary: Summary, name: str) -> list[str]:
+    return [w for w in summary.warnings if w.startswith(f"{name}:")]
 
 
 def test_small_slice_and_few_flips_are_warned(make_run: RunFactory, degrade: RunFactory) -> None:
     base = make_run({"big": 1000, "tiny": MIN_ITEMS // 2})
     cand = degrade(degrade(base, "big", 0.1), "tiny", 0.1, seed=2)
     out = compare_runs(base, cand, FAST)
-    big = next(s for s in out["slices"] if s["slice"] == "big")
-    assert big["n_clusters"] == 1000 and big["n_informative"] >= MIN_INFORMATIVE_ITEMS
+    big = out.slice_named("big")
+    assert big.n_clusters == 1000 and big.n_informative >= MIN_INFORMATIVE_ITEMS
     assert _warned(out, "big") == []
     (msg,) = _warned(out, "tiny")
     assert f"only {MIN_ITEMS // 2} items" in msg and "nonzero difference" in msg
@@ -31,8 +32,8 @@ def test_small_slice_and_few_flips_are_warned(make_run: RunFactory, degrade: Run
 def test_few_clusters_are_warned(make_run: RunFactory, degrade: RunFactory) -> None:
     base = make_run({"clustered": 400}, cluster_size=20)  # 20 clusters
     out = compare_runs(base, degrade(base, "clustered", 0.2), FAST)
-    row = out["slices"][0]
-    assert row["n_clusters"] == 20 < MIN_CLUSTERS
+    row = out.slices[0]
+    assert row.n_clusters == 20 < MIN_CLUSTERS
     (msg,) = _warned(out, "clustered")
     assert "only 20 clusters" in msg
 
@@ -43,7 +44,7 @@ def test_identical_runs_warn_only_when_the_margin_is_not_safe(make_run: RunFacto
     # it is 3.0%: the GO rests on a degenerate CI, so it is flagged.
     base = make_run({"big": 300, "small": 120})
     out = compare_runs(base, base.copy(), FAST)
-    assert out["verdict"] == "go"
+    assert out.verdict == "go"
     assert _warned(out, "big") == []
     (msg,) = _warned(out, "small")
     assert "only 0 items with a nonzero difference" in msg
@@ -59,16 +60,16 @@ def test_strict_policy_refuses_a_pass_on_an_unreliable_ci(make_run: RunFactory) 
     cand.loc[hit, ["score", "correct"]] = [0.0, False]
     policy = {"n_resamples": 1000, "margin": 0.05}
     loose = compare_runs(base, cand, Policy(**policy))
-    assert loose["verdict"] == "go" and _warned(loose, "tail")
+    assert loose.verdict == "go" and _warned(loose, "tail")
     strict = compare_runs(base, cand, Policy(**policy, unreliable_pass="inconclusive"))
-    row = strict["slices"][0]
-    assert strict["verdict"] == "inconclusive" and row["status"] == "inconclusive"
-    assert row["unreliable"] and row["items_needed"] >= MIN_ITEMS
-    assert any("unreliable_pass" in r for r in strict["reasons"])
+    row = strict.slices[0]
+    assert strict.verdict == "inconclusive" and row.status == "inconclusive"
+    assert row.unreliable and row.items_needed >= MIN_ITEMS
+    assert any("unreliable_pass" in r for r in strict.reasons)
     # enough identical items make the exact bound safe: strict mode passes an A/A run
     same = make_run({"tail": 300}, p_correct=0.6)
     aa = compare_runs(same, same.copy(), Policy(**policy, unreliable_pass="inconclusive"))
-    assert aa["verdict"] == "go"
+    assert aa.verdict == "go"
 
 
 def test_a_single_cluster_decides_nothing(make_run: RunFactory, degrade: RunFactory) -> None:
@@ -76,7 +77,7 @@ def test_a_single_cluster_decides_nothing(make_run: RunFactory, degrade: RunFact
     # the validation study showed gives false NO-GOs up to 33% of the time at a true 0.
     base = make_run({"one": 30}, cluster_size=30)
     out = compare_runs(base, degrade(base, "one", 0.5), FAST)
-    row = out["slices"][0]
-    assert row["n_clusters"] == 1 and row["delta"] < -0.02
-    assert row["status"] == "inconclusive" and out["verdict"] == "inconclusive"
-    assert any("one cluster" in r for r in out["reasons"])
+    row = out.slices[0]
+    assert row.n_clusters == 1 and row.delta < -0.02
+    assert row.status == "inconclusive" and out.verdict == "inconclusive"
+    assert any("one cluster" in r for r in out.reasons)

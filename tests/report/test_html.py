@@ -14,9 +14,12 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
+from evalcliff.gate import Policy
 from evalcliff.report import render_report
 from evalcliff.report.examples import regressed_examples
 from evalcliff.report.formatting import ci_points, p_value, percent, points, signed_points
+from evalcliff.schema import ModelIdentity, RunHeader, SliceSummary, SuiteManifest, Summary
+from evalcliff.schema.summary import EffectivePolicy, EffectiveSlicePolicy
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -25,10 +28,11 @@ SLICES = ["head", "long_context", "low_resource", "multihop_arith", "code"]
 
 def _slice(
     name: str, status: str, delta: float | None, lo: float | None, hi: float | None, **extra: Any
-) -> dict[str, Any]:
+) -> SliceSummary:
     row: dict[str, Any] = {
         "slice": name,
         "n": 400,
+        "n_items": 403,
         "base_mean": 0.80,
         "cand_mean": None if delta is None else 0.80 + delta,
         "delta": delta,
@@ -41,79 +45,109 @@ def _slice(
         "regressed": status == "fail",
         "margin": 0.02,
         "weight": 0.1,
+        "max_catastrophic_increase": 0.02,
+        "max_error_rate": 0.02,
+        "min_base_score": 0.05,
         "status": status,
+        "score_status": status,
+        "catastrophic_status": "pass",
         "catastrophic_base": 0.01,
         "catastrophic_cand": 0.04,
         "catastrophic_delta": 0.03,
         "catastrophic_ci_low": 0.01,
         "catastrophic_ci_high": 0.05,
-        "max_catastrophic_increase": 0.02,
         "items_needed": None,
         "n_errors_base": 0,
         "n_errors_cand": 3,
+        "error_rate": 3 / 403,
+        "n_clusters": 400,
+        "n_informative": 28,
         "strata": [],
     }
     row.update(extra)
-    return row
+    return SliceSummary.model_validate(row)
 
 
-def sample_summary(verdict: str = "no-go") -> dict[str, Any]:
+def _policy() -> EffectivePolicy:
+    return EffectivePolicy(
+        **Policy().model_dump(exclude={"slices"}),
+        slices={
+            "head": EffectiveSlicePolicy(
+                margin=0.01,
+                weight=0.85,
+                max_catastrophic_increase=0.05,
+                max_error_rate=0.02,
+                min_base_score=0.05,
+            )
+        },
+    )
+
+
+def _header(variant: str, quant: str | None = None) -> RunHeader:
+    suite = SuiteManifest(
+        name="default", version=1, seed=0, content_hash="deadbeef", n_items=2000, slices={}
+    )
+    settings: dict[str, Any] = {"dtype": "float16"}
+    if quant:
+        settings["quantization"] = quant
+    return RunHeader(
+        run_key="k-" + variant,
+        variant=variant,
+        backend="hf",
+        settings=settings,
+        model=ModelIdentity(path="embedded/tiny", weights_fingerprint="abc123"),
+        suite=suite,
+        packages={"torch": "2.13.0", "lm_eval": "0.4.13"},
+        started_at="2025-01-01T00:00:00Z",
+    )
+
+
+def sample_summary(verdict: str = "no-go") -> Summary:
     """A summary with one slice per status and None values in several places."""
     keys = ("stratum", "n", "base_mean", "cand_mean", "delta", "ci_low", "ci_high")
     strata = [
         dict(zip(keys, ("len=8k,depth=0.5", 100, 0.7, 0.55, -0.15, -0.24, -0.06), strict=True)),
         dict(zip(keys, ("len=32k,<i>x</i>", 100, 0.6, None, None, None, None), strict=True)),
     ]
-    header = {
-        "variant": "fp16",
-        "backend": "hf",
-        "backend_settings": {"dtype": "float16"},
-        "model": {"path": "embedded/tiny", "hash": "abc123"},
-        "suite": {"name": "default", "version": "1", "content_hash": "deadbeef"},
-        "packages": {"torch": "2.13.0", "lm_eval": "0.4.13"},
-        "seed": 0,
-        "started_at": "2025-01-01T00:00:00Z",
-        "finished_at": None,
-        "schema_version": 1,
-    }
-    return {
-        "verdict": verdict,
-        "reasons": ["long_context: CI high −5.6 pts < −margin", f"note {SCRIPT}"],
-        "headline": {
-            "traffic_weighted_delta": -0.004,
-            "ci_low": -0.009,
-            "ci_high": 0.001,
-            "worst_slice": "long_context",
-            "worst_delta": -0.0832,
-        },
-        "slices": [
-            _slice("head", "pass", -0.002, -0.006, 0.002, margin=0.01, weight=0.85),
-            _slice("long_context", "fail", -0.0832, -0.11, -0.056, margin=0.05, strata=strata),
-            _slice("low_resource", "inconclusive", -0.01, -0.04, 0.02, items_needed=1200),
-            _slice(
-                "multihop_arith",
-                "inconclusive",
-                None,
-                None,
-                None,
-                mcnemar_p=None,
-                mcnemar_p_holm=None,
-                catastrophic_base=None,
-                items_needed=None,
-                n=None,
-            ),
-            _slice("code", "pass", 0.01, -0.005, 0.025, max_catastrophic_increase=None),
-        ],
-        "policy": {
-            "confidence": 0.95,
-            "margin": 0.02,
-            "inconclusive": "inconclusive",
-            "slices": {"head": {"margin": 0.01, "weight": 0.85}},
-        },
-        "n_paired": 2000,
-        "base": header,
-        "cand": {**header, "variant": "int4", "backend_settings": {"quantization": "int4"}},
-    }
+    return Summary.model_validate(
+        {
+            "verdict": verdict,
+            "reasons": ["long_context: CI high −5.6 pts < −margin", f"note {SCRIPT}"],
+            "headline": {
+                "traffic_weighted_delta": -0.004,
+                "ci_low": -0.009,
+                "ci_high": 0.001,
+                "worst_slice": "long_context",
+                "worst_delta": -0.0832,
+            },
+            "slices": [
+                _slice("head", "pass", -0.002, -0.006, 0.002, margin=0.01, weight=0.85),
+                _slice("long_context", "fail", -0.0832, -0.11, -0.056, margin=0.05, strata=strata),
+                _slice("low_resource", "inconclusive", -0.01, -0.04, 0.02, items_needed=1200),
+                _slice(
+                    "multihop_arith",
+                    "inconclusive",
+                    None,
+                    None,
+                    None,
+                    mcnemar_p=None,
+                    mcnemar_p_holm=None,
+                    catastrophic_base=None,
+                    items_needed=None,
+                    n=0,
+                    guards=["no_pairs", "errors"],
+                ),
+                _slice("code", "pass", 0.01, -0.005, 0.025, max_catastrophic_increase=None),
+            ],
+            "policy": _policy(),
+            "n_paired": 2000,
+            "n_items": 2015,
+            "base_label": "fp16",
+            "cand_label": "int4",
+            "base": _header("fp16"),
+            "cand": _header("int4", "int4"),
+        }
+    )
 
 
 def sample_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -228,13 +262,17 @@ def test_renders_without_results_frames(tmp_path: Path) -> None:
 
 
 def test_minimal_summary_renders(tmp_path: Path) -> None:
-    html = render_report({"verdict": "go"}, None, None, tmp_path / "r.html").read_text()
+    minimal = Summary(verdict="go", policy=_policy(), n_paired=0, n_items=0)
+    html = render_report(minimal, None, None, tmp_path / "r.html").read_text()
     assert "GO" in html and "No slices in the summary." in html
+    assert "No run headers in the summary." in html
 
 
-def test_bad_verdict_is_an_error(tmp_path: Path) -> None:
+def test_bad_verdict_is_an_error() -> None:
+    data = sample_summary().model_dump()
+    data["verdict"] = "maybe"
     with pytest.raises(ValueError, match="verdict"):
-        render_report({"verdict": "maybe"}, None, None, tmp_path / "r.html")
+        Summary.model_validate(data)
 
 
 def test_regressed_examples_pick_and_order() -> None:
