@@ -102,6 +102,8 @@ def _describe(err: dict[str, Any]) -> str:
         model = SlicePolicy if len(parent) == 2 and parent[0] == "slices" else Policy
         allowed = ", ".join(model.model_fields)
         return f"{loc}: unknown key {err['loc'][-1]!r} (allowed: {allowed})"
+    if err["type"] in ("model_type", "dict_type"):
+        return f"{loc}: must be a mapping of settings, got {_shown(err.get('input'))}"
     if err["type"] == "finite_number":
         return f"{loc}: must be a finite number, got {_shown(err.get('input'))}"
     return f"{loc}: {err['msg']}, got {_shown(err.get('input'))}"
