@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -202,3 +203,60 @@ def test_noise_floor_of_a_deterministic_backend_is_zero(
     assert "A/A noise floor: 0 flips in 30 paired items" in res.output
     summary = json.loads((tmp_path / "n" / "summary.json").read_text())
     assert summary["cand"]["variant"] == "bad-copy"
+
+
+def _header(variant: str, items_hash: str = "a" * 16) -> Any:
+    from evalcliff.schema import GenerationSettings, RunHeader, SliceManifest, SuiteManifest
+
+    slices = {
+        "head": SliceManifest(
+            kind="generator",
+            source="head_tasks",
+            scorer="exact",
+            generation=GenerationSettings(),
+            weight=1.0,
+            n=60,
+            items_hash=items_hash,
+        )
+    }
+    suite = SuiteManifest(
+        name="s", version=1, seed=0, content_hash=items_hash, n_items=60, slices=slices
+    )
+    return RunHeader(run_key=f"k-{variant}", variant=variant, backend="mock", suite=suite)
+
+
+def test_compare_refuses_runs_of_different_suite_builds(runner: CliRunner, tmp_path: Path) -> None:
+    from evalcliff.results import write_run
+
+    base = write_run(_results(60, set()), tmp_path / "b.parquet", _header("b"))
+    cand = write_run(_results(60, set()), tmp_path / "c.parquet", _header("c", "b" * 16))
+    args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    assert "cannot be paired: slice 'head': items differ" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_compare_outage_is_exit_2_and_errors_are_in_the_banner(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from evalcliff.results import write_run
+
+    base = write_run(_results(400, set()), tmp_path / "b.parquet", _header("b"))
+    down = _results(400, set(range(400)))
+    down["error"] = "connection refused"
+    cand = write_run(down, tmp_path / "c.parquet", _header("c"))
+    args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    assert "every item of the cand run (c) failed (400 errors): no data, no verdict" in res.output
+    some = _results(400, set(range(4)))
+    some.loc[:3, "error"] = "timeout"  # 1% of items: under the 2% limit
+    cand = write_run(some, tmp_path / "c.parquet", _header("c"))
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "errors: base 0, cand 4 of 400 items (b vs c)" in res.output
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["n_paired"] == 396 and summary["slices"][0]["n_errors_cand"] == 4
+    assert summary["base"]["variant"] == "b" and summary["schema_version"] >= 2
+    assert summary["policy"]["slices"]["head"]["max_catastrophic_increase"] == 0.05
