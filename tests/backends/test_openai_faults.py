@@ -1,160 +1,374 @@
-"""The openai backend against a local fault-injecting OpenAI-compatible server."""
+"""The openai backend against a loopback server that fails on purpose (tests/backends/
+fault_server.py). For every fault the request ends within its deadline and the item is either
+the right answer (after a retry) or an error row: never an abort, a hang, or a cached wrong
+answer."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from fault_server import (
+    BENIGN,
+    BOTH_MODES,
+    FATAL,
+    NONSTREAM_ONLY,
+    STREAM_ONLY,
+    FaultServer,
+    dead_url,
+    fault_server,
+)
 
-from evalcliff.config.variants import resolve_variant
+from evalcliff.backends import openai_compat
+from evalcliff.backends.openai_compat import OpenAICompatLM, retry_after_s
+from evalcliff.config.variants import OpenAIVariant, resolve_variant
+from evalcliff.errors import ERROR_PREFIX, EvalcliffError
 from evalcliff.results import read_header, read_results
 from evalcliff.runner import run_variant
+from evalcliff.schema.run import ServerInfo
 from evalcliff.suites.build import build_items
 from evalcliff.suites.spec import load_suite
 
-
-class FaultyServer(ThreadingHTTPServer):
-    """Answers from `answers`; each prompt's first attempts fail in the way `faults` says."""
-
-    daemon_threads = True
-
-    def __init__(self, answers: dict[str, str], faults: list[str], always_fail: set[str]) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.answers, self.faults, self.always_fail = answers, faults, always_fail
-        self.attempts: Counter[str] = Counter()
-        self.injected: Counter[str] = Counter()
-        self.lock = threading.Lock()
+T = 0.75  # timeout_s of the battery
+GEN = {"until": ["\n"], "max_gen_toks": 8}
+FOREVER = {"keepalive", "trickle", "header_trickle", "silent", "slow_body"}
+CASES = sorted(
+    [(f, "stream") for f in BOTH_MODES | STREAM_ONLY]
+    + [(f, "nonstream") for f in BOTH_MODES | NONSTREAM_ONLY]
+)
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: FaultyServer
+class CacheRecorder:
+    """Stands in for lm-eval's CacheHook: what the backend asked to cache."""
 
-    def log_message(self, *args: object) -> None:
-        pass
+    def __init__(self) -> None:
+        self.cached: list[tuple[str, str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = body["prompt"]
-        with self.server.lock:
-            k = self.server.attempts[prompt]
-            self.server.attempts[prompt] += 1
-        fault = self.server.faults[k] if k < len(self.server.faults) else "ok"
-        if prompt in self.server.always_fail:
-            fault = "500"
-        if fault != "ok":
-            with self.server.lock:
-                self.server.injected[fault] += 1
-        if fault == "500":
-            self.send_response(500)
-            self.end_headers()
-            self.wfile.write(b"boom")
-            return
-        if fault == "drop":  # close the connection without any response
-            self.connection.shutdown(socket.SHUT_RDWR)
-            self.close_connection = True
-            return
-        answer = " " + self.server.answers[prompt] + "\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for i, ch in enumerate(answer):
-            if fault == "cut" and i == 1:  # drop the stream half way
-                self.connection.shutdown(socket.SHUT_RDWR)
-                self.close_connection = True
-                return
-            if ch == "\n":  # the stop sequence ends generation
+    def add_partial(self, attr: str, req: Any, res: str) -> None:
+        self.cached.append((req[0], res))
+
+
+@pytest.fixture(scope="module")
+def srv() -> Iterator[FaultServer]:
+    with fault_server() as s:
+        yield s
+
+
+def variant(endpoints: list[str], **kw: Any) -> OpenAIVariant:
+    settings: dict[str, Any] = dict(
+        model="toy", timeout_s=T, max_retries=2, retry_backoff_s=0.01, concurrency=1
+    )
+    settings.update(kw)
+    return OpenAIVariant(backend="openai", endpoints=endpoints, **settings)
+
+
+def ask(
+    v: OpenAIVariant, prompts: list[str], tmp_path: Path | None = None
+) -> tuple[list[str], CacheRecorder, float, OpenAICompatLM]:
+    lm = OpenAICompatLM(v, tmp_path / "m.jsonl" if tmp_path else None)
+    rec = CacheRecorder()
+    lm.cache_hook = rec
+    t0 = time.monotonic()
+    out = lm.generate_until([SimpleNamespace(args=(p, GEN)) for p in prompts], disable_tqdm=True)
+    return out, rec, time.monotonic() - t0, lm
+
+
+def bound_s(retries: int, fault: str, timeout: float = T) -> float:
+    """The most a request may take: every attempt to its deadline, plus waits and slack."""
+    waits = retries * (1.1 if fault == "503_date" else 0.05)
+    return (retries + 1) * timeout + waits + 1.5
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["transient", "persistent"])
+@pytest.mark.parametrize(("fault", "mode"), CASES)
+def test_fault_ends_as_answer_or_error_row(
+    srv: FaultServer, fault: str, mode: str, persistent: bool
+) -> None:
+    prompt = f"{fault}/{mode}/{persistent}"
+    retries = 1 if persistent else 2
+    srv.plan(prompt, [], then=fault) if persistent else srv.plan(prompt, [fault])
+    v = variant([srv.url], stream=mode == "stream", max_retries=retries)
+    [out], rec, took, _ = ask(v, [prompt])
+    attempts = len(srv.attempts[prompt])
+    assert took < bound_s(retries, fault), took
+    if fault in BENIGN:
+        assert (out, attempts, rec.cached) == ("42", 1, [(prompt, "42")])
+    elif fault in FATAL:
+        assert out.startswith(ERROR_PREFIX + "HTTP 400") and attempts == 1 and not rec.cached
+    elif persistent:
+        assert out.startswith(ERROR_PREFIX + f"gave up after {retries + 1} attempts"), out
+        assert attempts == retries + 1 and not rec.cached
+    else:
+        assert (out, attempts, rec.cached) == ("42", 2, [(prompt, "42")]), out
+
+
+@pytest.mark.parametrize(
+    ("fault", "mode"),
+    [(f, m) for f, m in CASES if f in FOREVER],
+)
+def test_deadline_bounds_the_whole_attempt(srv: FaultServer, fault: str, mode: str) -> None:
+    """A server that sends something every 50 ms forever is cut at timeout_s, and the
+    connection is really closed (the server sees the hang-up), not left trickling."""
+    prompt = f"deadline/{fault}/{mode}"
+    srv.plan(prompt, [], then=fault)
+    v = variant([srv.url], stream=mode == "stream", max_retries=0, timeout_s=0.5)
+    [out], rec, took, _ = ask(v, [prompt])
+    assert out.startswith(ERROR_PREFIX) and not rec.cached
+    assert 0.45 <= took < 1.2, took
+    if fault != "silent":  # silence never writes, so it cannot notice
+        for _ in range(40):
+            if srv.hung_up[prompt]:
                 break
-            chunk = {"choices": [{"text": ch, "index": 0, "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        done = {"choices": [{"text": "", "index": 0, "finish_reason": "stop"}]}
-        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+            time.sleep(0.05)
+        assert srv.hung_up[prompt] == 1
 
 
-def _serve(
-    mini_suite: Path,
-    faults: list[str],
-    always_fail: set[str] = frozenset(),  # type: ignore[assignment]
-) -> Iterator[FaultyServer]:
-    items = build_items(load_suite(str(mini_suite)))
-    answers = {it.prompt: str(it.meta.get("completion", it.target)) for it in items}
-    srv = FaultyServer(answers, faults, set(always_fail))
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
+def test_deadline_holds_through_an_http_proxy(
+    srv: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HTTP_PROXY set, requests go through requests' proxy manager: its sockets are
+    watched too (the fault server plays the proxy)."""
+    for var in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", srv.url.removesuffix("/v1"))
+    srv.plan("proxied", [], then="header_trickle")
+    v = variant(["http://upstream.invalid/v1"], max_retries=0, timeout_s=0.5)
+    [out], _, took, _ = ask(v, ["proxied"])
+    assert out.startswith(ERROR_PREFIX) and 0.45 <= took < 1.2
+    [ok], _, _, _ = ask(v, ["proxied-ok"])
+    assert ok == "42" and [f for _, f in srv.attempts["proxied-ok"]] == ["ok"]
+
+
+def test_connection_refused_is_retried_on_the_next_endpoint(srv: FaultServer) -> None:
+    v = variant([dead_url(), srv.url])
+    [out], rec, _, _ = ask(v, ["refused/transient"])
+    assert out == "42" and len(srv.attempts["refused/transient"]) == 1
+
+
+def test_connection_refused_everywhere_is_an_error_row() -> None:
+    v = variant([dead_url()], max_retries=2)
+    [out], rec, took, _ = ask(v, ["refused/persistent"])
+    assert out.startswith(ERROR_PREFIX + "gave up after 3 attempts") and not rec.cached
+    assert took < 2.0
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "close-delimited"])
+def test_both_stream_framings(srv: FaultServer, chunked: bool) -> None:
+    srv.chunked = chunked
     try:
-        yield srv
+        for fault in ("cut", "keepalive", "noise_lines"):
+            prompt = f"framing/{chunked}/{fault}"
+            srv.plan(prompt, [fault])
+            [out], rec, took, _ = ask(variant([srv.url], timeout_s=0.5), [prompt])
+            assert out == "42" and rec.cached == [(prompt, "42")] and took < 2.5
     finally:
-        srv.shutdown()
-        srv.server_close()
+        srv.chunked = True
 
 
-def _config(tmp_path: Path, port: int, retries: int = 4) -> Path:
+@pytest.mark.parametrize("stream", [True, False])
+def test_chat_answers_and_wrong_chat_shapes(srv: FaultServer, stream: bool) -> None:
+    v = variant([srv.url], stream=stream, prompting="chat", max_retries=1)
+    lm = OpenAICompatLM(v)
+    rec = CacheRecorder()
+    lm.cache_hook = rec
+    ok = lm.apply_chat_template([{"role": "user", "content": f"chat/{stream}"}])
+    bad = lm.apply_chat_template([{"role": "user", "content": f"chat-bad/{stream}"}])
+    srv.plan(f"chat-bad/{stream}", [], then="choice_no_text")
+    out = lm.generate_until([SimpleNamespace(args=(p, GEN)) for p in (ok, bad)], True)
+    assert out[0] == "42" and out[1].startswith(ERROR_PREFIX)
+    assert rec.cached == [(ok, "42")]
+
+
+def test_retry_after_is_honoured(srv: FaultServer) -> None:
+    srv.retry_after = "1"
+    try:
+        srv.plan("retry-after", ["429"])
+        [out], _, _, _ = ask(variant([srv.url], retry_backoff_s=0.0), ["retry-after"])
+    finally:
+        srv.retry_after = "0"
+    (t1, _), (t2, _) = srv.attempts["retry-after"]
+    assert out == "42" and 0.95 <= t2 - t1 < 2.0
+
+
+def test_retry_after_is_capped(srv: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openai_compat, "RETRY_AFTER_CAP_S", 0.3)
+    srv.retry_after = "3600"
+    try:
+        srv.plan("retry-after-cap", ["429"])
+        [out], _, _, _ = ask(variant([srv.url], retry_backoff_s=0.0), ["retry-after-cap"])
+    finally:
+        srv.retry_after = "0"
+    (t1, _), (t2, _) = srv.attempts["retry-after-cap"]
+    assert out == "42" and 0.25 <= t2 - t1 < 1.0
+
+
+def test_retry_after_values() -> None:
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    past = format_datetime(datetime.now(UTC) - timedelta(seconds=30), usegmt=True)
+    assert retry_after_s("2") == 2.0 and retry_after_s("0.5") == 0.5
+    assert 28 <= (retry_after_s(soon) or 0) <= 31 and retry_after_s(past) == 0.0
+    assert retry_after_s("-3") == 0.0
+    for junk in (None, "", "soon", "nan", "inf"):
+        assert retry_after_s(junk) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a url",
+        "localhost:8000/v1",
+        "127.0.0.1:8000/v1",
+        "ftp://127.0.0.1/v1",
+        "http://",
+        "http:///v1",
+        "http://127.0.0.1:99999/v1",
+        "http://exa mple.com/v1",
+        "file:///tmp/sock",
+    ],
+)
+def test_a_non_http_endpoint_is_refused_at_construction(url: str) -> None:
+    # the config loader refuses these too; model_copy skips it to reach the backend's own check
+    v = variant(["http://127.0.0.1:1/v1"]).model_copy(update={"endpoints": [url]})
+    with pytest.raises(EvalcliffError, match="not an http"):
+        OpenAICompatLM(v)
+
+
+def test_good_endpoints_are_accepted() -> None:
+    urls = ["http://127.0.0.1:8000/v1", "https://api.example.com/v1/", "HTTP://[::1]:80/v1"]
+    OpenAICompatLM(variant(urls))
+
+
+def test_server_info(srv: FaultServer) -> None:
+    lm = OpenAICompatLM(variant([srv.url, srv.url + "/"]))
+    lm.cache_hook = CacheRecorder()
+    assert lm.server_info().system_fingerprints == []  # nothing answered yet
+    lm.generate_until([SimpleNamespace(args=("info", GEN))], True)
+    info = lm.server_info()
+    assert info.models == ["toy", "toy-lora"]
+    assert info.system_fingerprints == ["fp_fault"]
+    assert info.headers == {
+        "server": "fault-server/1.0",
+        "x-vllm-version": "0.0-fault",
+        "openai-version": "2020-10-01",
+    }
+    assert ServerInfo.model_validate(info.model_dump()) == info
+
+
+def test_server_info_never_raises(srv: FaultServer) -> None:
+    assert OpenAICompatLM(variant([dead_url()])).server_info() == ServerInfo()
+    srv.models = None  # /models answers 404
+    try:
+        info = OpenAICompatLM(variant([srv.url, dead_url()])).server_info()
+    finally:
+        srv.models = ["toy", "toy-lora"]
+    assert info == ServerInfo()  # headers are recorded from answers (200) only
+
+
+def test_request_metrics_are_written(srv: FaultServer, tmp_path: Path) -> None:
+    srv.plan("metrics", ["500"])
+    ask(variant([srv.url]), ["metrics"], tmp_path)
+    [rec] = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert rec["attempts"] == 2 and rec["output_tokens"] == 2 and len(rec["itl_s"]) == 1
+    assert 0 < rec["ttft_s"] <= rec["latency_s"]
+
+
+# -- end to end: run_variant over the mini suite --------------------------------------------
+
+
+def _config(tmp_path: Path, url: str, retries: int = 2, timeout: float = T) -> Path:
     cfg = tmp_path / "v.toml"
     cfg.write_text(
         f'[variants.remote]\nbackend = "openai"\nmodel = "toy"\n'
-        f'endpoints = ["http://127.0.0.1:{port}/v1"]\nconcurrency = 4\n'
-        f"max_retries = {retries}\nretry_backoff_s = 0.01\ntimeout_s = 5\n"
+        f'endpoints = ["{url}"]\nconcurrency = 8\n'
+        f"max_retries = {retries}\nretry_backoff_s = 0.01\ntimeout_s = {timeout}\n"
     )
     return cfg
+
+
+def _answers(mini_suite: Path) -> dict[str, str]:
+    items = build_items(load_suite(str(mini_suite)))
+    return {it.prompt: " " + str(it.meta.get("completion", it.target)) for it in items}
+
+
+def _served_as_sent(df: Any, mini_suite: Path) -> bool:
+    """Every row without an error holds exactly what the server sent for its item (the
+    backend's contract; whether it scores as correct is the scorers' business)."""
+    sent = {
+        it.item_id: str(it.meta.get("completion", it.target))
+        for it in build_items(load_suite(str(mini_suite)))
+    }
+    ok = df[df["error"].isna()]
+    return bool((ok["output"].str.strip() == ok["item_id"].map(sent).str.strip()).all())
+
+
+def test_run_survives_every_fault_kind(mini_suite: Path, tmp_path: Path) -> None:
+    """30 items, each failing once in a different way (three for good): 27 right answers,
+    3 error rows, the server's self-description in the header; once the server recovers,
+    the next run has no error rows."""
+    spec = load_suite(str(mini_suite))
+    prompts = [it.prompt for it in build_items(spec)]
+    kinds = sorted((BOTH_MODES | STREAM_ONLY) - FATAL - BENIGN)
+    doomed = {prompts[0]: "keepalive", prompts[9]: "no_choices", prompts[17]: "400"}
+    with fault_server(_answers(mini_suite)) as srv:
+        for k, p in enumerate(prompts):
+            srv.plan(p, [], then=doomed[p]) if p in doomed else srv.plan(p, [kinds[k % len(kinds)]])
+        cfg = _config(tmp_path, srv.url)
+        out = tmp_path / "r.parquet"
+        t0 = time.monotonic()
+        run_variant("remote", resolve_variant("remote", cfg), spec, out)
+        took = time.monotonic() - t0
+        df = read_results(out)
+        failed = df[df["error"].notna()]
+        assert len(df) == 30 and len(failed) == 3, failed[["item_id", "error"]]
+        assert _served_as_sent(df, mini_suite)
+        assert (failed["output"] == "").all() and not failed["correct"].any()
+        header = read_header(out)
+        assert header is not None and header.n_errors == 3
+        assert took < 30, took
+        server = header.model.server
+        assert server is not None and server.models == ["toy", "toy-lora"]
+        assert server.system_fingerprints == ["fp_fault"]
+        # the server recovers: the next run asks again (errors were never cached)
+        for p in doomed:
+            srv.plan(p, [])
+        run_variant("remote", resolve_variant("remote", cfg), spec, out)
+        assert all(srv.attempts[p][-1][1] == "ok" for p in doomed)
+    df = read_results(out)
+    assert df["error"].isna().all() and _served_as_sent(df, mini_suite)
 
 
 def test_survives_500s_dropped_connections_and_cut_streams(
     mini_suite: Path, tmp_path: Path
 ) -> None:
-    gen = _serve(mini_suite, ["500", "drop", "cut"])
-    srv = next(gen)
-    try:
-        cfg = _config(tmp_path, srv.server_address[1])
-        out = tmp_path / "r.parquet"
-        run_variant("remote", resolve_variant("remote", cfg), load_suite(str(mini_suite)), out)
-    finally:
-        gen.close()
-    df = read_results(out)
-    assert len(df) == 30 and df["error"].isna().all()
-    assert df["correct"].all(), df[~df["correct"]][["item_id", "output"]]
-    assert srv.injected == Counter({"500": 30, "drop": 30, "cut": 30})
-    assert df["ttft_s"].notna().all() and (df["latency_s"] >= df["ttft_s"]).all()
-    perf = read_header(out)["perf"]
-    assert perf["requests_computed"] == 30 and perf["requests_per_s"] > 0
-    assert perf["ttft_s"]["p50"] is not None and perf["itl_s"]["p99"] is not None
-
-
-def test_persistent_failures_become_error_rows_and_a_rerun_retries_them(
-    mini_suite: Path, tmp_path: Path
-) -> None:
     spec = load_suite(str(mini_suite))
-    items = build_items(spec)
-    doomed = {items[0].prompt, items[9].prompt}
-    gen = _serve(mini_suite, [], doomed)
-    srv = next(gen)
-    cfg = _config(tmp_path, srv.server_address[1], retries=1)
-    out = tmp_path / "r.parquet"
-    try:
+    with fault_server(_answers(mini_suite)) as srv:
+        for it in build_items(spec):
+            srv.plan(it.prompt, ["500", "drop", "cut"])
+        out = tmp_path / "r.parquet"
+        cfg = _config(tmp_path, srv.url, retries=4, timeout=5)
         run_variant("remote", resolve_variant("remote", cfg), spec, out)
-        df = read_results(out)
-        assert df["error"].notna().sum() == 2
-        assert df.loc[df["error"].notna(), "error"].str.contains("HTTP 500").all()
-        assert df["error"].isna().sum() == 28 and df.loc[df["error"].isna(), "correct"].all()
-        # the endpoint recovers: a rerun asks only for the two failed items
-        srv.always_fail.clear()
-        before = sum(srv.attempts.values())
-        run_variant("remote", resolve_variant("remote", cfg), spec, out, force=True)
-        assert sum(srv.attempts.values()) - before == 2
-    finally:
-        gen.close()
+        injected = Counter(f for a in srv.attempts.values() for _, f in a)
     df = read_results(out)
-    assert df["error"].isna().all() and df["correct"].all()
+    assert len(df) == 30 and df["error"].isna().all() and _served_as_sent(df, mini_suite)
+    assert injected == Counter({"500": 30, "drop": 30, "cut": 30, "ok": 30})
+    assert df["ttft_s"].notna().all() and (df["latency_s"] >= df["ttft_s"]).all()
+    header = read_header(out)
+    assert header is not None
+    perf = header.perf
+    assert perf.requests_computed == 30 and (perf.requests_per_s or 0) > 0
+    assert perf.ttft_s.p50 is not None and perf.itl_s.p99 is not None
 
 
 @pytest.mark.parametrize("field", ["endpoints"])
 def test_openai_needs_an_endpoint(tmp_path: Path, field: str, mini_suite: Path) -> None:
-    from evalcliff.errors import EvalcliffError
-
     cfg = tmp_path / "v.toml"
     cfg.write_text('[variants.remote]\nbackend = "openai"\nmodel = "toy"\n')
     with pytest.raises(EvalcliffError, match=field):
