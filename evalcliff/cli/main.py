@@ -1,11 +1,13 @@
 """`evalcliff` entry point: a click group whose commands live in sibling modules.
 
 Exit codes: 0 = GO, 1 = NO-GO, 3 = INCONCLUSIVE (compare/report); 2 = bad input or usage,
-with a one-line reason on stderr.
+with a one-line reason on stderr; 130 = interrupted (Ctrl-C), 143 = terminated (SIGTERM),
+each after a clean stop (servers, workers and sandboxes stopped; finished items kept).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,15 +18,28 @@ from evalcliff import __version__
 from evalcliff.errors import EvalcliffError
 
 
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+def _safe(text: str) -> str:
+    """`text` with control characters escaped, for one terminal line."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 class _Group(click.Group):
-    """Turns EvalcliffError into one line on stderr and exit code 2."""
+    """Turns EvalcliffError into one line on stderr and exit code 2, Ctrl-C into 130 (never
+    1, which a CI pipeline would read as NO-GO)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except EvalcliffError as exc:
-            click.echo(f"evalcliff: error: {exc}", err=True)
+            click.echo(f"evalcliff: error: {_safe(str(exc))}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("evalcliff: interrupted; finished items are kept", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=_Group)
@@ -53,8 +68,14 @@ def _register() -> None:
 _register()
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    # SystemExit unwinds through every `finally`: servers and workers are stopped on the way
+    raise SystemExit(EXIT_TERMINATED)
+
+
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="evalcliff")
 
 

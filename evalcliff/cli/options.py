@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
 import click
+
+from evalcliff.errors import EvalcliffError
+from evalcliff.suites.items import Item
+from evalcliff.suites.spec import SuiteSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 suite_option = click.option(
     "--suite",
@@ -22,3 +32,49 @@ policy_option = click.option(
     default=None,
     help="Gate policy YAML (margins, confidence, weights); built-in default when absent.",
 )
+limit_option = click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="A limited run: N items per stratum (seeded), recorded as such; its results file "
+    "is NAME.limitN.parquet so it never replaces a full run.",
+)
+unsandboxed_option = click.option(
+    "--allow-unsandboxed-code",
+    is_flag=True,
+    help="Run the code slice's generated code even where the namespaces sandbox is "
+    "unavailable (weaker isolation; the tier is recorded in the run header).",
+)
+
+
+def build_options(f: F) -> F:
+    """--items DIR (a `suites build` output) and --tokenizer DIR (measure lengths in it)."""
+    f = click.option(
+        "--tokenizer",
+        default=None,
+        help="Local Hugging Face tokenizer dir to measure long-context lengths in the model's "
+        "own tokens when building items [default: chars/4 estimate].",
+    )(f)
+    return click.option(
+        "--items",
+        "items_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Use the items that `evalcliff suites build` wrote in DIR instead of building.",
+    )(f)
+
+
+def load_items(
+    spec: SuiteSpec, items_dir: str | None, tokenizer: str | None, seed: int | None
+) -> list[Item]:
+    """The suite's items: read from a `suites build` directory, or built once here."""
+    from evalcliff.suites.build import build_items, read_build
+
+    if items_dir is None:
+        return build_items(spec, seed, tokenizer=tokenizer)
+    if tokenizer is not None:
+        raise EvalcliffError(
+            "--tokenizer applies when items are built; --items DIR was built already "
+            "(pass --tokenizer to `evalcliff suites build` instead)"
+        )
+    return read_build(spec, Path(items_dir), seed)

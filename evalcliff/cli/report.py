@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from evalcliff.cli.options import config_option, policy_option, suite_option
+from evalcliff.cli.options import (
+    build_options,
+    config_option,
+    limit_option,
+    load_items,
+    policy_option,
+    suite_option,
+    unsandboxed_option,
+)
 
 
 @click.command("report")
@@ -27,16 +35,18 @@ from evalcliff.cli.options import config_option, policy_option, suite_option
     type=click.Path(file_okay=False),
     default="reports/runs",
     show_default=True,
-    help="Where per-variant results are kept and reused.",
+    help="Where per-variant results are kept (RUNS_DIR/SUITE/VARIANT.parquet) and reused.",
 )
 @click.option(
     "--jobs",
-    type=int,
+    type=click.IntRange(min=1),
     default=2,
     show_default=True,
     help="Variants run at once; CPU threads are split between them.",
 )
-@click.option("--limit", type=int, default=None, help="Only the first N items of each slice.")
+@limit_option
+@build_options
+@unsandboxed_option
 @click.option("--force", is_flag=True, help="Recompute runs even if matching ones exist.")
 @click.option(
     "--divergence/--no-divergence",
@@ -54,32 +64,53 @@ def command(
     runs_dir: str,
     jobs: int,
     limit: int | None,
+    items_dir: str | None,
+    tokenizer: str | None,
+    allow_unsandboxed_code: bool,
     force: bool,
     divergence: bool,
 ) -> None:
     """Run BASE and CAND over a suite, compare them, and write report.html + summary.json.
 
-    Exits with the verdict: 0 GO, 1 NO-GO, 3 INCONCLUSIVE; 2 on bad input or a failed run
-    (finished items are kept, and running the same command again resumes).
+    Items are built once (or read with --items) and both variants run in parallel worker
+    processes. Exits with the verdict: 0 GO, 1 NO-GO, 3 INCONCLUSIVE; 2 on bad input or a
+    failed run (finished items are kept, and running the same command again resumes);
+    130 on Ctrl-C, 143 on SIGTERM.
     """
     from evalcliff.compare import compare_files
-    from evalcliff.runner.parallel import run_side_by_side
+    from evalcliff.config.variants import resolve_variant
+    from evalcliff.gate import load_policy
+    from evalcliff.runner.identity import results_name, safe_name
+    from evalcliff.runner.many import RunJob, RunOptions, run_many
+    from evalcliff.suites.spec import load_suite
 
-    out_dir = Path(out or f"reports/{base}-vs-{cand}")
-    paths = run_side_by_side(
-        [base, cand], suite, config, Path(runs_dir), jobs=jobs, limit=limit, force=force
-    )
+    # everything that can be refused is checked before any work
+    variants = {n: resolve_variant(n, config) for n in dict.fromkeys([base, cand])}
+    load_policy(policy)
+    spec = load_suite(suite)
+    out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
+    items = load_items(spec, items_dir, tokenizer, None)
+    runs = Path(runs_dir) / spec.name
+    jobs_list = [
+        RunJob(n, v, runs / results_name(n, limit), runs / "logs" / f"{safe_name(n)}.log")
+        for n, v in variants.items()
+    ]
+    opts = RunOptions(limit=limit, force=force, allow_unsandboxed=allow_unsandboxed_code)
+    results = run_many(jobs_list, spec, items, opts, parallel=jobs)
+    for r in results.values():
+        h = r.header
+        state = "reused" if r.reused else f"ran in {r.seconds:.0f}s"
+        limited = f", LIMITED RUN ({h.limit} per stratum)" if h.limit is not None else ""
+        click.echo(f"{r.name}: {h.n_items} items, {h.n_errors} errors{limited}, {state}")
+    paths = {n: r.out for n, r in results.items()}
     div_path = None
     if divergence:
-        from evalcliff.config.variants import resolve_variant
         from evalcliff.distribution.run import divergence_table, supports_divergence
-        from evalcliff.suites.spec import load_suite
 
-        vb, vc = resolve_variant(base, config), resolve_variant(cand, config)
+        vb, vc = variants[base], variants[cand]
         if supports_divergence(vb, vc):
-            spec = load_suite(suite)
             div_path = divergence_table(
-                vb, vc, spec, paths[base], paths[cand], Path(runs_dir) / spec.name / "divergence"
+                vb, vc, spec, paths[base], paths[cand], runs / "divergence", items=items
             )
     text, code, summary_path = compare_files(paths[base], paths[cand], policy, out_dir, div_path)
     click.echo(text)

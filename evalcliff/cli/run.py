@@ -1,4 +1,4 @@
-"""`evalcliff run`: one variant over a suite, per-item results to a parquet file."""
+"""`evalcliff run`: one variant over a suite, per-item results to one parquet file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from evalcliff.cli.options import config_option, suite_option
+from evalcliff.cli.options import (
+    build_options,
+    config_option,
+    limit_option,
+    load_items,
+    suite_option,
+    unsandboxed_option,
+)
 
 
 @click.command("run")
@@ -16,36 +23,64 @@ from evalcliff.cli.options import config_option, suite_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
-    required=True,
-    help="Results file to write (.parquet); its header goes to <stem>.header.json.",
+    default=None,
+    help="Run artifact to write (.parquet, header inside) "
+    "[default: reports/runs/SUITE/VARIANT.parquet, VARIANT.limitN.parquet with --limit].",
 )
 @click.option("--seed", type=int, default=None, help="Item seed (default: the suite's).")
-@click.option("--limit", type=int, default=None, help="Only the first N items of each slice.")
-@click.option("--force", is_flag=True, help="Recompute even if a matching finished run exists.")
+@limit_option
+@build_options
+@unsandboxed_option
+@click.option("--force", is_flag=True, help="Recompute every item, even cached or finished ones.")
 def command(
     variant: str,
     suite: str,
     config: str | None,
-    out: str,
+    out: str | None,
     seed: int | None,
     limit: int | None,
+    items_dir: str | None,
+    tokenizer: str | None,
+    allow_unsandboxed_code: bool,
     force: bool,
 ) -> None:
     """Run VARIANT (a built-in name or one defined in --config) over a suite.
 
-    Every finished item is kept in the variant's request cache, so an interrupted run,
-    started again with the same arguments, resumes without recomputing finished items.
+    Every finished item is kept in the run's request cache, so an interrupted run, started
+    again with the same arguments, resumes without recomputing finished items. A finished
+    run is reused only when everything that decides its outputs is unchanged and it has no
+    error rows; a served model (weights evalcliff cannot fingerprint) is asked again.
     """
+    from evalcliff.cli.progress import progress_callbacks
     from evalcliff.config.variants import resolve_variant
     from evalcliff.runner import run_variant
+    from evalcliff.runner.identity import results_name
     from evalcliff.suites.spec import load_suite
 
     v = resolve_variant(variant, config)
-    outcome = run_variant(
-        variant, v, load_suite(suite), Path(out), seed=seed, force=force, limit=limit
-    )
-    what = "reused" if outcome.reused else f"ran in {outcome.seconds:.1f}s"
+    spec = load_suite(suite)
+    items = load_items(spec, items_dir, tokenizer, seed)
+    path = Path(out) if out else Path("reports/runs") / spec.name / results_name(variant, limit)
+    with progress_callbacks(variant) as (on_total, on_item):
+        outcome = run_variant(
+            variant,
+            v,
+            spec,
+            path,
+            seed=seed,
+            force=force,
+            limit=limit,
+            items=items,
+            allow_unsandboxed=allow_unsandboxed_code,
+            on_item=on_item,
+            on_total=on_total,
+        )
+    h = outcome.header
+    what = "reused a finished run" if outcome.reused else f"ran in {outcome.seconds:.1f}s"
+    limited = f", limited run: {h.limit} per stratum" if h.limit is not None else ""
     click.echo(
-        f"{variant}: {outcome.n_items} items ({outcome.n_errors} errors), {what} "
+        f"{click.style(variant)}: {h.n_items} items, {h.n_errors} errors{limited}, {what} "
         f"-> {outcome.results_path}"
     )
+    if h.defaults_used and config:
+        click.echo(f"{variant}: not set in {config}, defaults used: {', '.join(h.defaults_used)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -95,9 +94,9 @@ def build(suite: str, out: str | None, seed: int | None, tokenizer: str | None) 
     out_dir = Path(out or f".evalcliff/suites/{spec.name}")
     path = write_items(items, out_dir / "items.jsonl")
     man = manifest(spec, items, seed)
-    (out_dir / "manifest.json").write_text(json.dumps(man, indent=2))
+    (out_dir / "manifest.json").write_text(man.model_dump_json(indent=2))
     size_mb = path.stat().st_size / 1e6
     click.echo(
-        f"{len(items)} items, content hash {man['content_hash']} -> {out_dir} "
+        f"{len(items)} items, content hash {man.content_hash} -> {out_dir} "
         f"({size_mb:.1f} MB, {time.monotonic() - t0:.1f} s)"
     )

@@ -1,13 +1,16 @@
-"""Per-item results: the contract between the runner and compare/report."""
+"""Run artifacts on disk: the parquet file with its header inside, and JSONL rows."""
 
-from evalcliff.results.io import read_header, read_results, write_results
-from evalcliff.results.schema import RESULT_COLUMNS, ResultRow, RunHeader
+from evalcliff.results.io import read_header, read_results, read_run, write_results, write_run
+from evalcliff.schema.run import RESULT_COLUMNS, ResultRow, RunArtifact, RunHeader
 
 __all__ = [
     "RESULT_COLUMNS",
     "ResultRow",
+    "RunArtifact",
     "RunHeader",
     "read_header",
     "read_results",
+    "read_run",
     "write_results",
+    "write_run",
 ]

@@ -1,24 +1,29 @@
-"""Read and write results files (parquet, or JSONL) and their headers.
+"""Read and write run artifacts: one parquet file per run, its header inside.
 
-A results file `X.parquet` (or `X.jsonl`) has its header in `X.header.json`.
-Readers validate columns and value ranges and raise `EvalcliffError` naming the file.
+The header (`RunHeader`, JSON) is stored in the parquet file's key-value metadata under
+`evalcliff.header`, so rows and header are written together by one atomic rename: a crash
+can leave the old file or the new one, never a mix. JSONL results (rows only, no header)
+stay readable. Readers validate columns, value ranges and the header's schema version, and
+raise `EvalcliffError` naming the file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from evalcliff.errors import EvalcliffError
-from evalcliff.results.schema import REQUIRED_COLUMNS, RESULT_COLUMNS, RunHeader
+from evalcliff.schema.run import REQUIRED_COLUMNS, RESULT_COLUMNS, RunArtifact, RunHeader
+from evalcliff.schema.version import check_version
 
-
-def header_path(results_path: Path) -> Path:
-    """`runs/fp16.parquet` -> `runs/fp16.header.json`."""
-    return results_path.with_name(results_path.name.split(".")[0] + ".header.json")
+HEADER_KEY = b"evalcliff.header"
+RESULT_SUFFIXES = (".parquet", ".jsonl")
 
 
 def _coerce(df: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -32,6 +37,8 @@ def _coerce(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         if dtype == "bool":
             if df[col].isna().any():
                 raise EvalcliffError(f"{path}: column '{col}' has missing values")
+            if not df[col].map(lambda v: isinstance(v, bool | int) or hasattr(v, "dtype")).all():
+                raise EvalcliffError(f"{path}: column '{col}' must hold true/false values")
             df[col] = df[col].astype(bool)
         else:
             try:
@@ -49,48 +56,101 @@ def _coerce(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df[list(RESULT_COLUMNS) + extra].reset_index(drop=True)
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a results table (.parquet or .jsonl), validated against the contract."""
+def _parse_header(raw: bytes, path: Path) -> RunHeader:
+    try:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EvalcliffError(f"{path}: run header is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise EvalcliffError(f"{path}: run header is not a JSON object")
+    data = check_version(data, f"{path}: run header")
+    try:
+        return RunHeader.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise EvalcliffError(f"{path}: run header field {loc}: {err['msg']}") from None
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix not in RESULT_SUFFIXES:
+        raise EvalcliffError(
+            f"{path}: unknown results format {path.suffix or '(no suffix)'!r}; "
+            "use .parquet (or .jsonl to read)"
+        )
+
+
+def read_run(path: str | Path) -> RunArtifact:
+    """A run as stored: header (None for JSONL or a parquet file written by another tool)
+    and validated rows."""
     path = Path(path)
-    if not path.exists():
+    _check_suffix(path)
+    if not path.is_file():
         raise EvalcliffError(f"{path}: results file not found")
+    header: RunHeader | None = None
     try:
         if path.suffix == ".parquet":
-            df = pd.read_parquet(path)
-        elif path.suffix in (".jsonl", ".json"):
-            df = pd.read_json(path, lines=True, dtype=False)
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            meta = table.schema.metadata or {}
+            if HEADER_KEY in meta:
+                header = _parse_header(meta[HEADER_KEY], path)
+            df = table.to_pandas()
         else:
-            raise EvalcliffError(f"{path}: unknown results format (use .parquet or .jsonl)")
+            with path.open(encoding="utf-8") as f:
+                df = pd.read_json(f, lines=True, dtype=False)
     except EvalcliffError:
         raise
+    except UnicodeDecodeError as exc:
+        raise EvalcliffError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except Exception as exc:  # pyarrow/json errors are not actionable as tracebacks
         raise EvalcliffError(f"{path}: cannot read results: {exc}") from None
-    return _coerce(df, path)
+    return RunArtifact(path=path, header=header, results=_coerce(df, path))
 
 
-def read_header(results_path: str | Path) -> dict[str, Any]:
-    """The run header next to a results file, or a minimal stub when there is none."""
-    hp = header_path(Path(results_path))
-    if not hp.exists():
-        return {"variant": Path(results_path).stem, "backend": "unknown", "note": "no header"}
-    try:
-        data = json.loads(hp.read_text())
-    except json.JSONDecodeError as exc:
-        raise EvalcliffError(f"{hp}: invalid JSON: {exc}") from None
-    return dict(RunHeader.model_validate(data).model_dump())
+def read_results(path: str | Path) -> pd.DataFrame:
+    """The validated rows of a results file (.parquet or .jsonl)."""
+    return read_run(path).results
+
+
+def read_header(path: str | Path) -> RunHeader | None:
+    """The header stored in a results file (None when it has none)."""
+    return read_run(path).header
 
 
 def write_results(df: pd.DataFrame, path: str | Path, header: RunHeader | None = None) -> Path:
-    """Write a results table atomically (tmp file + rename) and its header."""
+    """Write rows (and the header, which needs .parquet) atomically: a unique temporary file
+    in the same directory, fsynced, then renamed over `path`. A run's writer holds the output
+    lock (`evalcliff.locking`). Without a header, .parquet or .jsonl rows only."""
     path = Path(path)
+    _check_suffix(path)
+    if header is not None and path.suffix != ".parquet":
+        raise EvalcliffError(f"{path}: a run with its header is written as .parquet")
     path.parent.mkdir(parents=True, exist_ok=True)
     df = _coerce(df, path)
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        df.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    tmp.replace(path)
-    if header is not None:
-        header_path(path).write_text(json.dumps(header.model_dump(), indent=2, default=str))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if header is not None:
+                meta = dict(table.schema.metadata or {})
+                meta[HEADER_KEY] = header.model_dump_json().encode("utf-8")
+                table = table.replace_schema_metadata(meta)
+            pq.write_table(table, tmp)
+        else:
+            df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def write_run(df: pd.DataFrame, path: str | Path, header: RunHeader) -> Path:
+    """A run artifact: rows and header in one parquet file (see `write_results`)."""
+    return write_results(df, path, header)

@@ -1,4 +1,4 @@
-"""Turn lm-eval's logged samples into scored per-item result rows."""
+"""Score raw outputs into per-item result rows (no lm-eval here: see `runner.lmeval`)."""
 
 from __future__ import annotations
 
@@ -7,39 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from evalcliff.errors import ERROR_PREFIX, EvalcliffError
-from evalcliff.results.schema import RESULT_COLUMNS
+from evalcliff.errors import ERROR_PREFIX
 from evalcliff.runner import journal
-from evalcliff.runner.lmeval_tasks import task_name
+from evalcliff.schema.run import RESULT_COLUMNS
 from evalcliff.scoring import get_scorer
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
-
-
-
-def collect_outputs(
-    samples: dict[str, list[dict[str, Any]]], spec: SuiteSpec, items: list[Item]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(item_id -> raw output text, item_id -> request hash) from lm-eval's samples."""
-    from lm_eval.api.model import hash_args
-
-    outputs: dict[str, str] = {}
-    hashes: dict[str, str] = {}
-    for slice_name in spec.slices:
-        for s in samples.get(task_name(spec.name, slice_name), []):
-            iid = s["doc"]["item_id"]
-            resp = s["filtered_resps"][0] if s["filtered_resps"] else s["resps"][0][0]
-            outputs[iid] = resp if isinstance(resp, str) else str(resp)
-            args = s.get("arguments")
-            if args:
-                first = args[0] if isinstance(args, list) else next(iter(args.values()))
-                hashes[iid] = hash_args("generate_until", first)
-    missing = {it.item_id for it in items} - set(outputs)
-    if missing:
-        raise EvalcliffError(
-            f"lm-eval returned no output for {len(missing)} items, e.g. {sorted(missing)[:3]}"
-        )
-    return outputs, hashes
 
 
 def per_item_metrics(hashes: dict[str, str], rdir: Path) -> dict[str, dict[str, Any]]:
@@ -106,7 +79,7 @@ def score_outputs(
         results = score_code_batch([(it, out) for _, it, out in code_jobs])
         for (idx, _, _), s in zip(code_jobs, results, strict=True):
             rows[idx].update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
-    df = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, "ttft_s", "output_tokens"])
+    df = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     for col in ("ttft_s", "output_tokens"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     return df

@@ -1,18 +1,22 @@
-"""Run one variant over a suite: lm-eval generates, evalcliff scores, results are written.
+"""Run one variant over a suite build: lm-eval generates, evalcliff scores, one file is written.
 
-Persistence: every finished request is committed to the variant's own lm-eval SQLite
-cache as it completes (see `journal`). An interrupted run, rerun with the same arguments,
-takes finished items from that cache and computes only the rest; the results table is
-written (atomically) once all items are done. A finished run whose header matches
-(suite content hash, model identity, settings) is reused unless `force`.
+Persistence: every finished request is committed to the run's own lm-eval SQLite cache
+(`.evalcliff/runs/NAME-KEY/`) as it completes. An interrupted run, started again with the
+same arguments, takes finished items from that cache and computes only the rest; the run
+artifact (rows + header in one parquet file) is written atomically once all items are done.
+
+Reuse: a finished run is reused only when its run key matches, it has no error rows, and its
+weights could be fingerprinted. A served model's finished run is never reused and its cached
+answers are never replayed: the next run asks the server again (only an *interrupted* run
+resumes). The output file and the run cache are each held under an exclusive lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -22,35 +26,40 @@ from typing import Any
 import pandas as pd
 
 from evalcliff.config.variants import VariantConfig
-from evalcliff.errors import EvalcliffError
+from evalcliff.errors import ERROR_PREFIX, EvalcliffError
+from evalcliff.locking import exclusive
 from evalcliff.paths import cache_dir
-from evalcliff.results.io import header_path, write_results
-from evalcliff.results.schema import RunHeader
-from evalcliff.runner import journal
-from evalcliff.runner.collect import ERROR_PREFIX, collect_outputs, per_item_metrics, score_outputs
-from evalcliff.runner.lmeval_tasks import (
-    lm_eval_rows,
-    lm_eval_slices,
-    lm_eval_task_manager,
-    task_configs,
-)
+from evalcliff.results.io import read_run, write_run
+from evalcliff.runner import journal, lmeval
+from evalcliff.runner.collect import per_item_metrics, score_outputs
+from evalcliff.runner.identity import run_key, safe_name, weights_fingerprint
 from evalcliff.runner.perf import inter_token_gaps, run_perf
+from evalcliff.schema.manifest import SuiteManifest
+from evalcliff.schema.run import MemoryEstimate, ModelIdentity, PerfStats, RunHeader, ServerInfo
 from evalcliff.serve import served
 from evalcliff.suites.build import build_items, limit_items, manifest
+from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
 PACKAGES = ["evalcliff", "lm_eval", "torch", "transformers", "numpy", "pandas", "scipy"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunOutcome:
-    """Where a run wrote its results, and whether it reused a finished one."""
+    """Where a run wrote its results, whether it reused a finished one, and its header."""
 
     results_path: Path
     reused: bool
-    n_items: int
-    n_errors: int
+    header: RunHeader
     seconds: float
+
+    @property
+    def n_items(self) -> int:
+        return self.header.n_items
+
+    @property
+    def n_errors(self) -> int:
+        return self.header.n_errors
 
 
 def _versions() -> dict[str, str]:
@@ -63,45 +72,131 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _weights_fingerprint(variant: VariantConfig) -> str | None:
-    """What identifies the weights behind `variant.model`: the embedded model's weights hash;
-    size and mtime of a local file or checkpoint directory; None for a served model name."""
-    if variant.model == "embedded":
-        from evalcliff.embedded import MODEL_DIR
-        from evalcliff.embedded.variants import source_weights_hash
-
-        return source_weights_hash(MODEL_DIR)
-    path = Path(variant.model)
-    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
-    stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
-    return json.dumps(stats) if stats else None
+def _scalar(value: Any) -> str | int | float | bool | None:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
 
 
-def _identity_key(variant: VariantConfig, suite_manifest: dict[str, Any]) -> str:
-    blob = json.dumps(
-        {
-            "variant": variant.model_dump(),
-            "weights": _weights_fingerprint(variant),
-            "suite": suite_manifest["content_hash"],
-        },
-        sort_keys=True,
+def model_identity(raw: dict[str, Any], fingerprint: str | None) -> ModelIdentity:
+    """A backend's identity facts as a typed record (unknown facts kept as `details`)."""
+    known = {
+        "path": "path",
+        "materialized": "materialized",
+        "compute_dtype": "compute_dtype",
+        "threads": "threads",
+        "endpoints": "endpoints",
+        "model_name": "model_name",
+        "server_command": "server_command",
+    }
+    fields: dict[str, Any] = {v: raw[k] for k, v in known.items() if raw.get(k) is not None}
+    if isinstance(fields.get("path"), str) is False and "path" in fields:
+        fields["path"] = str(fields["path"])
+    mem = raw.get("memory_estimate")
+    details = {
+        k: _scalar(v)
+        for k, v in raw.items()
+        if k not in known and k not in ("memory_estimate", "context_length")
+    }
+    return ModelIdentity(
+        weights_fingerprint=fingerprint,
+        memory_estimate=MemoryEstimate.model_validate(mem) if isinstance(mem, dict) else None,
+        context_length=raw.get("context_length"),
+        details=details,
+        **fields,
     )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run_dir_for(name: str, variant: VariantConfig, suite_manifest: dict[str, Any]) -> Path:
-    """The cache directory of this (variant settings, suite content) pair."""
-    return cache_dir() / "runs" / f"{name}-{_identity_key(variant, suite_manifest)}"
+def defaults_used(variant: VariantConfig) -> list[str]:
+    """Settings of `variant` that were not given and took their default."""
+    from evalcliff.config import variants as config
+
+    finder = getattr(config, "settings_from_defaults", None)
+    if finder is not None:
+        return list(finder(variant))
+    return sorted(set(type(variant).model_fields) - set(variant.model_fields_set))
 
 
-def _reusable(out: Path, key: str) -> bool:
-    hp = header_path(out)
-    if not (out.exists() and hp.exists()):
-        return False
+def _existing_header(out: Path) -> RunHeader | None:
+    """The header of the run already at `out`, if it can be read."""
+    if not out.exists():
+        return None
     try:
-        return bool(json.loads(hp.read_text()).get("run_key") == key)
-    except json.JSONDecodeError:
-        return False
+        return read_run(out).header
+    except EvalcliffError:
+        return None
+
+
+def _reset(rdir: Path) -> None:
+    """Empty a run cache directory (its lock file stays: we hold it)."""
+    for p in rdir.iterdir():
+        if p.name == ".lock":
+            continue
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def _state(rdir: Path) -> str:
+    try:
+        return str(json.loads((rdir / "state.json").read_text()).get("status", ""))
+    except (OSError, json.JSONDecodeError):
+        return ""
+
+
+def _set_state(rdir: Path, status: str, **extra: Any) -> None:
+    tmp = rdir / "state.json.tmp"
+    tmp.write_text(json.dumps({"status": status, **extra}))
+    tmp.replace(rdir / "state.json")
+
+
+def _too_long(lm: Any, spec: SuiteSpec, items: list[Item], chat: bool) -> dict[str, str]:
+    """item_id -> error text, for prompts that do not fit the model's context with room for
+    the slice's generation (lm-eval would cut their beginning off without a word)."""
+    budget = lmeval.context_budget(lm, chat)
+    if budget is None:
+        return {}
+    context, count = budget
+    out = {}
+    for it in items:
+        gen = spec.slices[it.slice].generation.max_gen_toks
+        n = count(it.prompt)
+        if n + gen > context:
+            out[it.item_id] = (
+                f"prompt is {n} tokens (+{gen} to generate), context is {context} tokens; "
+                "refused rather than truncated"
+            )
+    return out
+
+
+def _code_tier(spec: SuiteSpec, allow_unsandboxed: bool) -> str | None:
+    """The sandbox tier generated code will run under (None: no code slice); refuses, before
+    any work, a tier below the namespaces one unless `allow_unsandboxed`."""
+    if not any(sl.scorer == "code" and sl.lm_eval_task is None for sl in spec.slices.values()):
+        return None
+    from evalcliff.scoring import sandbox
+
+    require = getattr(sandbox, "require_isolation", None)
+    if require is not None:
+        return str(require(allow_unsandboxed))
+    return str(sandbox.detect_isolation())
+
+
+def prepare_items(
+    spec: SuiteSpec,
+    *,
+    seed: int | None = None,
+    limit: int | None = None,
+    items: list[Item] | None = None,
+    tokenizer: str | None = None,
+) -> tuple[list[Item], SuiteManifest]:
+    """The items a run sees (built, or given; cut to `limit` per stratum) and their manifest."""
+    seed = spec.seed if seed is None else seed
+    if items is None:
+        items = build_items(spec, seed, tokenizer=tokenizer)
+    items = limit_items(items, limit, seed)
+    return items, manifest(spec, items, seed, limit)
 
 
 def run_variant(
@@ -113,86 +208,115 @@ def run_variant(
     seed: int | None = None,
     force: bool = False,
     limit: int | None = None,
+    items: list[Item] | None = None,
+    tokenizer: str | None = None,
+    allow_unsandboxed: bool = False,
+    on_item: Callable[[], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> RunOutcome:
-    """Run `variant` (called `name`) over `spec`, writing `out` (.parquet) and its header.
+    """Run `variant` (called `name`) over `spec`, writing the run artifact `out` (.parquet).
 
-    `limit` keeps the first N items per slice (for quick checks). Raises EvalcliffError on
-    bad input; a failing backend leaves the finished items in the cache for a rerun.
+    `items` are the suite's built items (built here when None); `limit` keeps that many items
+    per stratum (seeded). `on_total`/`on_item` report progress. Raises EvalcliffError on bad
+    input, before any work, or when the backend fails (finished items stay cached for a rerun).
     """
     t0 = time.time()
+    out = Path(out)
+    if out.suffix != ".parquet":
+        raise EvalcliffError(f"--out {out}: a run is written as a .parquet file")
     seed = spec.seed if seed is None else seed
-    items = limit_items(build_items(spec, seed), limit)
-    suite_manifest = manifest(spec, items, seed)
-    key = _identity_key(variant, suite_manifest)
-    if not force and _reusable(out, key):
-        n = len(pd.read_parquet(out, columns=["item_id"]))
-        return RunOutcome(out, True, n, 0, time.time() - t0)
+    items, suite_manifest = prepare_items(
+        spec, seed=seed, limit=limit, items=items, tokenizer=tokenizer
+    )
+    tier = _code_tier(spec, allow_unsandboxed)
+    fingerprint = weights_fingerprint(variant)
+    key = run_key(variant, fingerprint, suite_manifest)
+    with exclusive(out, f"results file {out}"):
+        previous = _existing_header(out)
+        if previous is not None and previous.limit is None and limit is not None:
+            raise EvalcliffError(
+                f"{out} holds a full run of {previous.variant!r}; a limited run (--limit "
+                f"{limit}) will not overwrite it: choose another --out"
+            )
+        if (
+            not force
+            and previous is not None
+            and previous.run_key == key
+            and previous.n_errors == 0
+            and fingerprint is not None
+        ):
+            if on_total is not None:
+                on_total(previous.n_items)
+            return RunOutcome(out, True, previous, time.time() - t0)
+        rdir = cache_dir() / "runs" / f"{safe_name(name)}-{key}"
+        rdir.mkdir(parents=True, exist_ok=True)
+        with exclusive(rdir, f"run cache {rdir}"):
+            header = _execute(
+                name, variant, spec, items, suite_manifest, rdir, out,
+                key=key, fingerprint=fingerprint, seed=seed, limit=limit, tier=tier,
+                force=force, on_item=on_item, on_total=on_total,
+            )  # fmt: skip
+    return RunOutcome(out, False, header, time.time() - t0)
 
+
+def _execute(
+    name: str,
+    variant: VariantConfig,
+    spec: SuiteSpec,
+    items: list[Item],
+    suite_manifest: SuiteManifest,
+    rdir: Path,
+    out: Path,
+    *,
+    key: str,
+    fingerprint: str | None,
+    seed: int,
+    limit: int | None,
+    tier: str | None,
+    force: bool,
+    on_item: Callable[[], None] | None,
+    on_total: Callable[[int], None] | None,
+) -> RunHeader:
+    """Generate (resuming from the run cache), score and write; the caller holds the locks."""
     from evalcliff.backends import make_lm
 
-    rdir = run_dir_for(name, variant, suite_manifest)
-    rdir.mkdir(parents=True, exist_ok=True)
-    (rdir / "total").write_text(str(len(items)))
+    # A served model's finished run is never replayed: start its cache afresh. An interrupted
+    # one ("running") resumes. --force always starts afresh.
+    if force or (fingerprint is None and _state(rdir) == "finished"):
+        _reset(rdir)
+    _set_state(rdir, "running")
+    if on_total is not None:
+        on_total(len(items))
     journal_path = rdir / "journal.jsonl"
+    metrics_path = rdir / "request_metrics.jsonl"
     started = datetime.now(UTC).isoformat()
+    chat = variant.prompting == "chat"
     with served(name, variant, rdir) as (run_v, served_identity):
-        lm, identity = make_lm(run_v, items)
-        identity.update(served_identity)
-        if variant.prompting == "chat" and lm.chat_template(True) is None:
+        lm, raw_identity = make_lm(run_v, items)
+        raw_identity.update(served_identity)
+        if chat and lm.chat_template(True) is None:
             raise EvalcliffError(
                 f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "
                 "use prompting = 'completion' or a checkpoint with a chat template"
             )
-        journal.install(lm, journal_path)
-        metrics_path = rdir / "request_metrics.jsonl"
+        refused = _too_long(lm, spec, items, chat)
+        if refused:
+            raw_identity.setdefault("context_length", lmeval.context_budget(lm, chat)[0])  # type: ignore[index]
+        lmeval.install_journal(lm, journal_path, on_item)
         if hasattr(lm, "metrics_path"):
             lm.metrics_path = metrics_path
         done_before = len(journal.read_latencies(journal_path))
         gaps_before = len(inter_token_gaps(metrics_path))
+        for _ in refused:
+            if on_item is not None:
+                on_item()
+        runnable = [it for it in items if it.item_id not in refused]
         gen_t0 = time.perf_counter()
-
-        import lm_eval
-        import lm_eval.evaluator
-        from lm_eval.tasks import TaskManager
-
-        # lm-eval shells out to `git describe` for its own log and prints "fatal: not a git
-        # repository" outside one; evalcliff records versions in the run header instead.
-        lm_eval.evaluator.get_git_commit_hash = lambda: None
-
-        logging.getLogger("lm-eval").setLevel(logging.ERROR)
-        logging.getLogger("lm_eval").setLevel(logging.ERROR)
-        common: dict[str, Any] = dict(
-            model=lm,
-            use_cache=str(rdir / "requests"),
-            log_samples=True,
-            bootstrap_iters=0,
-            apply_chat_template=variant.prompting == "chat",
-            system_instruction=variant.system_prompt,
-            random_seed=seed,
-            numpy_random_seed=seed,
-            torch_random_seed=seed,
-            fewshot_random_seed=seed,
-        )
-        samples: dict[str, list[dict[str, Any]]] = {}
         try:
-            configs = task_configs(spec, items)
-            if configs:
-                res = lm_eval.simple_evaluate(
-                    tasks=configs,
-                    predict_only=True,
-                    task_manager=TaskManager(include_defaults=False),
-                    **common,
-                )
-                assert res is not None
-                samples.update(res["samples"])
-            if lm_eval_slices(spec):  # lm-eval's own tasks: their per-sample metrics are scores
-                res = lm_eval.simple_evaluate(
-                    tasks=sorted(set(lm_eval_slices(spec).values())),
-                    task_manager=lm_eval_task_manager(spec),
-                    **common,
-                )
-                assert res is not None
-                samples.update(res["samples"])
+            samples = lmeval.generate(
+                lm, spec, runnable, rdir / "requests",
+                chat=chat, system_prompt=variant.system_prompt, seed=seed,
+            )  # fmt: skip
         except (KeyboardInterrupt, EvalcliffError):
             raise
         except Exception as exc:
@@ -204,35 +328,47 @@ def run_variant(
         finally:
             # failures are cached by lm-eval like answers: drop them so a rerun retries them
             for db in rdir.glob("requests*.db"):
-                journal.purge_errors(db, ERROR_PREFIX)
+                lmeval.purge_errors(db, ERROR_PREFIX)
         gen_wall = time.perf_counter() - gen_t0
-    outputs, hashes = collect_outputs(samples, spec, items)
+        server: ServerInfo | None = None
+        if hasattr(lm, "server_info"):
+            server = lm.server_info()
+    outputs, hashes = lmeval.collect_outputs(samples, spec, runnable)
+    outputs.update({iid: ERROR_PREFIX + why for iid, why in refused.items()})
     metrics = per_item_metrics(hashes, rdir)
     if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer
         for iid, m in metrics.items():
             if m.get("output_tokens") is None and not outputs[iid].startswith(ERROR_PREFIX):
                 m["output_tokens"] = len(lm.tok_encode(outputs[iid]))
     df = score_outputs(spec, items, outputs, metrics)
-    extra = lm_eval_rows(spec, samples)
+    extra = lmeval.lm_eval_rows(spec, samples)
     if extra:
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
     computed = len(journal.read_latencies(journal_path)) - done_before
     perf = run_perf(df, gen_wall, computed, inter_token_gaps(metrics_path)[gaps_before:])
+    identity = model_identity(raw_identity, fingerprint)
+    if server is not None:
+        identity = identity.model_copy(update={"server": server})
     header = RunHeader(
+        run_key=key,
         variant=name,
         backend=variant.backend,
-        backend_settings=variant.model_dump(),
+        settings=variant.model_dump(mode="json"),
+        defaults_used=defaults_used(variant),
         model=identity,
         suite=suite_manifest,
         packages=_versions(),
         seed=seed,
+        limit=limit,
+        sandbox_tier=tier,
         started_at=started,
         finished_at=datetime.now(UTC).isoformat(),
         n_items=len(df),
         n_errors=int(df["error"].notna().sum()),
+        perf=PerfStats.model_validate(perf),
     )
-    header_dict = header.model_dump()
-    header_dict["run_key"] = key
-    header_dict["perf"] = perf
-    write_results(df, out, RunHeader.model_validate(header_dict))
-    return RunOutcome(out, False, len(df), header.n_errors, time.time() - t0)
+    # Mark the cache finished before the file lands: a crash in between makes the next run
+    # of a served model ask again rather than replay.
+    _set_state(rdir, "finished", run_key=key)
+    write_run(df, out, header)
+    return header

@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from random import Random
-from typing import Any
 
 from evalcliff.errors import EvalcliffError
+from evalcliff.schema.manifest import GenerationSettings, SliceManifest, SuiteManifest
 from evalcliff.suites.generators import Sample, get_enumerator, get_generator
 from evalcliff.suites.items import Item
 from evalcliff.suites.sources import jsonl_items
@@ -96,41 +96,56 @@ def content_hash(items: list[Item]) -> str:
     return h.hexdigest()[:16]
 
 
-def manifest(spec: SuiteSpec, items: list[Item], seed: int) -> dict[str, Any]:
-    """Suite identity for run headers: name, version, seed, content hash, per-slice settings.
-
-    Slices not built by a generator also record their `source` (JSONL path) or
-    `lm_eval_task`; suites whose items measure lengths record the `length_units` used.
-    """
-    counts: dict[str, int] = {}
+def items_hash(items: list[Item]) -> str:
+    """SHA-256 (16 hex) over id, prompt hash, target and meta (canonical JSON) of each item."""
+    h = hashlib.sha256()
     for it in items:
-        counts[it.slice] = counts.get(it.slice, 0) + 1
-    units = sorted({str(it.meta["length_unit"]) for it in items if "length_unit" in it.meta})
-    out: dict[str, Any] = {
-        "name": spec.name,
-        "version": spec.version,
-        "seed": seed,
-        "content_hash": content_hash(items),
-        "n_items": len(items),
-        "slices": {
-            name: {
-                "n": counts.get(name, 0),
-                "weight": sl.weight,
-                "margin": sl.margin,
-                "max_catastrophic_increase": sl.max_catastrophic_increase,
-                "scorer": sl.scorer,
-            }
-            for name, sl in spec.slices.items()
-        },
-    }
+        meta = json.dumps(it.meta, sort_keys=True, ensure_ascii=False, default=str)
+        h.update(f"{it.item_id}\t{it.prompt_hash}\t{it.target}\t{meta}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def manifest(
+    spec: SuiteSpec, items: list[Item], seed: int, limit: int | None = None
+) -> SuiteManifest:
+    """The build's identity: per slice its scorer, generation settings, suite margin, weight
+    and catastrophic limit (None = not set by the suite), strata, and a hash of its items;
+    the whole build's content hash; the seed and the per-stratum `limit` it was cut to."""
+    by_slice: dict[str, list[Item]] = {name: [] for name in spec.slices}
+    for it in items:
+        by_slice.setdefault(it.slice, []).append(it)
+    slices: dict[str, SliceManifest] = {}
     for name, sl in spec.slices.items():
-        if sl.source is not None:
-            out["slices"][name]["source"] = str(spec.resolve_path(sl.source.jsonl))
-        if sl.lm_eval_task is not None:
-            out["slices"][name]["lm_eval_task"] = sl.lm_eval_task
-    if units:
-        out["length_units"] = units
-    return out
+        own = by_slice[name]
+        if sl.generator is not None:
+            source = sl.generator
+        elif sl.source is not None:
+            source = str(spec.resolve_path(sl.source.jsonl))
+        else:
+            source = str(sl.lm_eval_task)
+        slices[name] = SliceManifest(
+            kind=sl.kind,
+            source=source,
+            scorer=sl.scorer,
+            generation=GenerationSettings.model_validate(sl.generation.model_dump()),
+            weight=sl.weight,
+            margin=sl.margin,
+            max_catastrophic_increase=sl.max_catastrophic_increase,
+            n=len(own),
+            strata=sorted({it.stratum for it in own}),
+            items_hash=items_hash(own),
+        )
+    units = sorted({str(it.meta["length_unit"]) for it in items if "length_unit" in it.meta})
+    return SuiteManifest(
+        name=spec.name,
+        version=spec.version,
+        seed=seed,
+        limit=limit,
+        content_hash=content_hash(items),
+        n_items=len(items),
+        length_units=units,
+        slices=slices,
+    )
 
 
 def write_items(items: list[Item], path: Path) -> Path:
@@ -156,14 +171,60 @@ def read_items(path: Path) -> list[Item]:
     return items
 
 
-def limit_items(items: list[Item], limit: int | None) -> list[Item]:
-    """The first `limit` items of each slice (all items when `limit` is None)."""
+def limit_items(items: list[Item], limit: int | None, seed: int | str = 0) -> list[Item]:
+    """`limit` items of every stratum of every slice, chosen by a seeded draw (all items of a
+    stratum that has fewer), in the original order; all items when `limit` is None.
+
+    Per stratum, not per slice: the first N items of a slice would all come from its first
+    stratum and miss the tail the suite exists to measure.
+    """
     if limit is None:
         return items
-    seen: dict[str, int] = {}
-    kept = []
-    for it in items:
-        seen[it.slice] = seen.get(it.slice, 0) + 1
-        if seen[it.slice] <= limit:
-            kept.append(it)
-    return kept
+    if limit < 1:
+        raise EvalcliffError(f"--limit must be at least 1 item per stratum, got {limit}")
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, it in enumerate(items):
+        groups.setdefault((it.slice, it.stratum), []).append(k)
+    keep: set[int] = set()
+    for (slice_name, stratum), idx in groups.items():
+        if len(idx) <= limit:
+            keep.update(idx)
+        else:
+            keep.update(Random(f"{seed}|limit|{slice_name}|{stratum}").sample(idx, limit))
+    return [it for k, it in enumerate(items) if k in keep]
+
+
+def read_build(spec: SuiteSpec, directory: Path, seed: int | None = None) -> list[Item]:
+    """Items written by `evalcliff suites build` in `directory`, checked against `spec`:
+    same suite, same seed, every slice present, and the items unchanged since the build."""
+    items_path, man_path = directory / "items.jsonl", directory / "manifest.json"
+    for p in (items_path, man_path):
+        if not p.is_file():
+            raise EvalcliffError(f"{p}: not found; `evalcliff suites build` writes it")
+    try:
+        built = SuiteManifest.model_validate_json(man_path.read_bytes())
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise EvalcliffError(f"{man_path}: not a suite manifest ({first[-1].strip()})") from None
+    if built.name != spec.name:
+        raise EvalcliffError(f"{man_path}: items of suite {built.name!r}, not {spec.name!r}")
+    if seed is not None and built.seed != seed:
+        raise EvalcliffError(f"{man_path}: built with seed {built.seed}, not --seed {seed}")
+    items = read_items(items_path)
+    if content_hash(items) != built.content_hash:
+        raise EvalcliffError(
+            f"{items_path}: content hash {content_hash(items)} differs from the manifest's "
+            f"{built.content_hash}: the file changed after the build; build it again"
+        )
+    present = {it.slice for it in items}
+    wanted = {n for n, sl in spec.slices.items() if sl.kind != "lm_eval"}
+    if wanted - present or present - set(spec.slices):
+        raise EvalcliffError(
+            f"{items_path}: slices {sorted(present)} do not match suite {spec.name!r} "
+            f"({sorted(wanted)}); build it again from this suite"
+        )
+    fresh = manifest(spec, items, built.seed)
+    diffs = fresh.differences(built)
+    if diffs:
+        raise EvalcliffError(f"{man_path}: the suite changed since the build: {diffs[0]}")
+    return items

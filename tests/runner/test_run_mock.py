@@ -20,9 +20,11 @@ def test_mock_run_writes_contract_rows(mini_suite: Path, mock_config: Path, tmp_
     assert df["correct"].all() and (df["score"] == 1.0).all()
     assert not df["catastrophic"].any() and df["error"].isna().all()
     header = read_header(out)
-    assert header["variant"] == "good" and header["backend"] == "mock"
-    assert header["suite"]["name"] == "mini" and len(header["suite"]["content_hash"]) == 16
-    assert "lm_eval" in header["packages"]
+    assert header is not None
+    assert header.variant == "good" and header.backend == "mock"
+    assert header.suite.name == "mini" and len(header.suite.content_hash) == 16
+    assert header.n_items == 30 and header.n_errors == 0 and header.limit is None
+    assert "lm_eval" in header.packages
 
 
 def test_mock_errors_are_scored_wrong(mini_suite: Path, mock_config: Path, tmp_path: Path) -> None:
@@ -90,7 +92,8 @@ def test_chat_prompting_wraps_prompts_in_the_template(
     out = tmp_path / "chat.parquet"
     run_variant("chatty", resolve_variant("chatty", cfg), load_suite(str(mini_suite)), out)
     assert read_results(out)["correct"].all()
-    assert read_header(out)["backend_settings"]["prompting"] == "chat"
+    header = read_header(out)
+    assert header is not None and header.settings["prompting"] == "chat"
     assert len(seen) == 30
     assert all(c.startswith("<system>Answer tersely.</system><user>") for c in seen)
     assert all(c.endswith("<assistant>") for c in seen)

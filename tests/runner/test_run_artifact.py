@@ -1,0 +1,298 @@
+"""The run artifact's honest identity: nothing reused or replayed that should be computed.
+
+Each test pins one defect found at f51ffe1 (see the run-artifact issue).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evalcliff.config.variants import resolve_variant
+from evalcliff.errors import ERROR_PREFIX, EvalcliffError
+from evalcliff.locking import exclusive
+from evalcliff.results import read_header, read_results, read_run
+from evalcliff.runner import run_variant
+from evalcliff.suites.build import build_items, limit_items
+from evalcliff.suites.spec import load_suite
+from tests.conftest import MINI_SUITE
+from tests.runner.fake_server import FakeServer
+
+NO_CODE_SUITE = MINI_SUITE.split("  code:")[0]
+HEAD_ONLY = """\
+name: heads
+version: 1
+seed: 5
+slices:
+  head:
+    generator: head
+    scorer: exact
+    weight: 1.0
+    generation: {max_gen_toks: 8, until: ["\\n"]}
+    strata: {task: [succ, copy]}
+    items_per_stratum: 4
+"""
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    p = tmp_path / "nocode.yaml"
+    p.write_text(NO_CODE_SUITE)
+    return p
+
+
+@pytest.fixture
+def heads(tmp_path: Path) -> Path:
+    p = tmp_path / "heads.yaml"
+    p.write_text(HEAD_ONLY)
+    return p
+
+
+def _served_config(tmp_path: Path, url: str, concurrency: int = 2) -> Path:
+    cfg = tmp_path / "served.toml"
+    cfg.write_text(
+        f'[variants."prod.v1 east"]\nbackend = "openai"\nmodel = "fake-model"\n'
+        f'endpoints = ["{url}"]\nstream = false\nconcurrency = {concurrency}\n'
+        "max_retries = 0\ntimeout_s = 10\n"
+    )
+    return cfg
+
+
+def test_dotted_names_keep_their_own_provenance(suite: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(
+        '[variants."llama-3.1-8b-fp16"]\nbackend = "mock"\n\n'
+        '[variants."llama-3.1-8b-q4"]\nbackend = "mock"\nerror_rate = 0.6\nseed = 3\n'
+    )
+    spec = load_suite(str(suite))
+    runs = tmp_path / "runs"
+    for name in ("llama-3.1-8b-fp16", "llama-3.1-8b-q4"):
+        run_variant(name, resolve_variant(name, cfg), spec, runs / f"{name}.parquet")
+    for name in ("llama-3.1-8b-fp16", "llama-3.1-8b-q4"):
+        header = read_header(runs / f"{name}.parquet")
+        assert header is not None and header.variant == name
+    assert not list(runs.glob("*.json")), "no sidecar headers: the header is inside the file"
+    # a dotted output name next to another run's file is its own run, never a reuse of it
+    base = run_variant(
+        "llama-3.1-8b-fp16", resolve_variant("llama-3.1-8b-fp16", cfg), spec, runs / "exp.parquet"
+    )
+    cand = run_variant(
+        "llama-3.1-8b-q4", resolve_variant("llama-3.1-8b-q4", cfg), spec, runs / "exp.base.parquet"
+    )
+    assert not cand.reused and cand.header.variant == "llama-3.1-8b-q4"
+    assert base.header.run_key != cand.header.run_key
+    assert not read_results(runs / "exp.base.parquet")["correct"].all()
+
+
+def test_served_variant_is_asked_again_and_new_answers_appear(heads: Path, tmp_path: Path) -> None:
+    spec = load_suite(str(heads))
+    out = tmp_path / "prod.parquet"
+    with FakeServer(answer="week1") as server:
+        variant = resolve_variant("prod.v1 east", _served_config(tmp_path, server.url))
+        first = run_variant("prod.v1 east", variant, spec, out)
+        assert server.total == first.n_items == 8
+        assert set(read_results(out)["output"]) == {"week1"}
+        server.answer = "week2"
+        second = run_variant("prod.v1 east", variant, spec, out)
+        assert not second.reused
+        assert server.total == 16, "a served model's finished run must never be replayed"
+        assert set(read_results(out)["output"]) == {"week2"}
+        header = second.header
+        assert header.model.weights_fingerprint is None
+        if header.model.server is not None:  # what the server says about itself
+            assert "fake-model" in header.model.server.models
+
+
+def test_kill_9_of_a_served_run_resumes_only_unfinished_items(heads: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "EVALCLIFF_CACHE": str(tmp_path / "cache"), "PYTHONPATH": os.getcwd()}
+    with FakeServer(answer="x", delay_s=0.3) as server:
+        cfg = _served_config(tmp_path, server.url, concurrency=1)
+        out = tmp_path / "prod.parquet"
+        cmd = [sys.executable, "-m", "evalcliff.cli.main", "run", "prod.v1 east"]
+        cmd += ["--suite", str(heads), "--config", str(cfg), "--out", str(out)]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while server.total < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        asked_before = server.total
+        assert 3 <= asked_before < 8, proc.stderr.read() if proc.stderr else ""
+        assert not out.exists()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        # finished items come from the interrupted run's cache; at most the one request in
+        # flight at the kill is asked twice
+        assert 8 <= server.total <= 9
+        assert len(read_results(out)) == 8
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert server.total - (asked_before + 8 - asked_before) >= 8 or server.total >= 16
+
+
+def test_editing_generation_settings_invalidates_reuse(suite: Path, mock_config: Path) -> None:
+    out = suite.parent / "good.parquet"
+    v = resolve_variant("good", mock_config)
+    first = run_variant("good", v, load_suite(str(suite)), out)
+    assert run_variant("good", v, load_suite(str(suite)), out).reused
+    suite.write_text(suite.read_text().replace("max_gen_toks: 12", "max_gen_toks: 13", 1))
+    edited = run_variant("good", v, load_suite(str(suite)), out)
+    assert not edited.reused and edited.header.run_key != first.header.run_key
+    assert edited.header.suite.slices["head"].generation.max_gen_toks == 13
+
+
+def test_a_run_with_error_rows_is_not_reused_and_retries_only_failures(
+    suite: Path, mock_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evalcliff.backends.mock as mock
+
+    original = mock.MockLM.generate_until
+    asked: list[str] = []
+
+    def failing(self, requests, disable_tqdm=False):  # type: ignore[no-untyped-def]
+        # every third request fails for good, and (like a real backend) is not cached
+        ok = [r for k, r in enumerate(requests) if k % 3]
+        answers = iter(original(self, ok, disable_tqdm))
+        return [next(answers) if k % 3 else ERROR_PREFIX + "HTTP 503" for k in range(len(requests))]
+
+    def counting(self, requests, disable_tqdm=False):  # type: ignore[no-untyped-def]
+        asked.extend(r.args[0] for r in requests)
+        return original(self, requests, disable_tqdm)
+
+    spec = load_suite(str(suite))
+    v = resolve_variant("good", mock_config)
+    out = suite.parent / "good.parquet"
+    monkeypatch.setattr(mock.MockLM, "generate_until", failing)
+    first = run_variant("good", v, spec, out)
+    n_err = first.n_errors
+    assert n_err > 0 and read_results(out)["error"].notna().sum() == n_err
+    monkeypatch.setattr(mock.MockLM, "generate_until", counting)
+    second = run_variant("good", v, spec, out)
+    assert not second.reused and second.n_errors == 0
+    assert len(asked) == n_err, "only the failed items are asked again"
+
+
+def test_concurrent_writers_to_one_output_are_refused(suite: Path, mock_config: Path) -> None:
+    out = suite.parent / "good.parquet"
+    v = resolve_variant("good", mock_config)
+    with (
+        exclusive(out, f"results file {out}"),
+        pytest.raises(EvalcliffError, match="another evalcliff process"),
+    ):
+        run_variant("good", v, load_suite(str(suite)), out)
+    assert not out.exists()
+    run_variant("good", v, load_suite(str(suite)), out)  # the lock died with its holder
+    assert read_header(out) is not None
+
+
+def test_concurrent_processes_never_mix_rows(
+    suite: Path, mock_config: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "EVALCLIFF_CACHE": str(tmp_path / "cache"), "PYTHONPATH": os.getcwd()}
+    out = tmp_path / "shared.parquet"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "evalcliff.cli.main",
+                "run",
+                name,
+                "--suite",
+                str(suite),
+                "--config",
+                str(mock_config),
+                "--out",
+                str(out),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for name in ("good", "bad")
+    ]
+    codes = [p.wait(timeout=240) for p in procs]
+    assert set(codes) <= {0, 2} and 0 in codes
+    run = read_run(out)
+    assert run.header is not None
+    wrong = (~run.results["correct"]).sum()
+    # the file is wholly one writer's: all correct for "good", some wrong for "bad"
+    assert (run.header.variant == "good") == (wrong == 0)
+
+
+def test_a_crash_before_the_file_lands_never_lets_wrong_results_be_reused(
+    heads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evalcliff.runner.run as runner
+
+    spec = load_suite(str(heads))
+    out = tmp_path / "prod.parquet"
+    real_write = runner.write_run
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # killed between the cache update and the rename
+
+    with FakeServer(answer="old") as server:
+        variant = resolve_variant("prod.v1 east", _served_config(tmp_path, server.url))
+        run_variant("prod.v1 east", variant, spec, out)
+        server.answer = "new"
+        monkeypatch.setattr(runner, "write_run", crash)
+        with pytest.raises(KeyboardInterrupt):
+            run_variant("prod.v1 east", variant, spec, out)
+        assert set(read_results(out)["output"]) == {"old"}  # the old file, whole
+        assert not list(tmp_path.glob(".prod.parquet*.tmp"))
+        monkeypatch.setattr(runner, "write_run", real_write)
+        asked = server.total
+        final = run_variant("prod.v1 east", variant, spec, out)
+        assert not final.reused and server.total == asked + 8
+        assert set(read_results(out)["output"]) == {"new"}
+
+
+def test_limit_1_covers_every_stratum_of_smoke() -> None:
+    spec = load_suite("smoke")
+    items = build_items(spec)
+    limited = limit_items(items, 1, spec.seed)
+    strata = {(it.slice, it.stratum) for it in items}
+    assert {(it.slice, it.stratum) for it in limited} == strata
+    assert len(limited) == len(strata)
+    assert limited == limit_items(items, 1, spec.seed)  # seeded: deterministic
+    assert limit_items(items, 1, spec.seed + 1) != limited  # …and a draw, not the first item
+
+
+def test_a_limited_run_is_recorded_and_never_replaces_a_full_one(
+    suite: Path, mock_config: Path
+) -> None:
+    out = suite.parent / "good.parquet"
+    v = resolve_variant("good", mock_config)
+    spec = load_suite(str(suite))
+    full = run_variant("good", v, spec, out)
+    with pytest.raises(EvalcliffError, match="limited run"):
+        run_variant("good", v, spec, out, limit=1)
+    limited = run_variant("good", v, spec, suite.parent / "good.limit1.parquet", limit=1)
+    assert limited.header.limit == 1 and limited.header.suite.limit == 1
+    assert limited.n_items < full.n_items
+    assert limited.header.run_key != full.header.run_key
+
+
+def test_a_prompt_longer_than_the_context_is_an_error_row(tmp_path: Path) -> None:
+    suite = tmp_path / "long.yaml"
+    suite.write_text(
+        "name: long\nversion: 1\nseed: 1\nslices:\n  long_context:\n    generator: kv_retrieval\n"
+        "    scorer: exact\n    weight: 1.0\n    generation: {max_gen_toks: 6}\n"
+        "    strata: {len: [256], depth: [0.5]}\n    items_per_stratum: 2\n"
+    )
+    cfg = tmp_path / "short.toml"
+    cfg.write_text('[variants.short]\nbackend = "hf"\nmodel = "embedded"\nmax_length = 64\n')
+    out = tmp_path / "short.parquet"
+    outcome = run_variant("short", resolve_variant("short", cfg), load_suite(str(suite)), out)
+    df = read_results(out)
+    assert outcome.n_errors == len(df) == 2
+    assert df["error"].str.contains(r"prompt is \d+ tokens .*context is 64 tokens").all()
+    assert outcome.header.model.context_length == 64
