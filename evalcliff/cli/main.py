@@ -17,7 +17,6 @@ import click
 from evalcliff import __version__
 from evalcliff.errors import EvalcliffError
 
-
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 

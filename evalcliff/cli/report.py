@@ -82,12 +82,14 @@ def command(
     from evalcliff.gate import load_policy
     from evalcliff.runner.identity import results_name, safe_name
     from evalcliff.runner.many import RunJob, RunOptions, run_many
+    from evalcliff.runner.run import code_sandbox_tier
     from evalcliff.suites.spec import load_suite
 
     # everything that can be refused is checked before any work
     variants = {n: resolve_variant(n, config) for n in dict.fromkeys([base, cand])}
     load_policy(policy)
     spec = load_suite(suite)
+    code_sandbox_tier(spec, allow_unsandboxed_code)
     out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
     items = load_items(spec, items_dir, tokenizer, None)
     runs = Path(runs_dir) / spec.name
@@ -102,6 +104,10 @@ def command(
         state = "reused" if r.reused else f"ran in {r.seconds:.0f}s"
         limited = f", LIMITED RUN ({h.limit} per stratum)" if h.limit is not None else ""
         click.echo(f"{r.name}: {h.n_items} items, {h.n_errors} errors{limited}, {state}")
+        if h.defaults_used and config:
+            click.echo(
+                f"{r.name}: not set in {config}, defaults used: {', '.join(h.defaults_used)}"
+            )
     paths = {n: r.out for n, r in results.items()}
     div_path = None
     if divergence:

@@ -170,7 +170,7 @@ def _too_long(lm: Any, spec: SuiteSpec, items: list[Item], chat: bool) -> dict[s
     return out
 
 
-def _code_tier(spec: SuiteSpec, allow_unsandboxed: bool) -> str | None:
+def code_sandbox_tier(spec: SuiteSpec, allow_unsandboxed: bool) -> str | None:
     """The sandbox tier generated code will run under (None: no code slice); refuses, before
     any work, a tier below the namespaces one unless `allow_unsandboxed`."""
     if not any(sl.scorer == "code" and sl.lm_eval_task is None for sl in spec.slices.values()):
@@ -228,7 +228,7 @@ def run_variant(
     items, suite_manifest = prepare_items(
         spec, seed=seed, limit=limit, items=items, tokenizer=tokenizer
     )
-    tier = _code_tier(spec, allow_unsandboxed)
+    tier = code_sandbox_tier(spec, allow_unsandboxed)
     fingerprint = weights_fingerprint(variant)
     key = run_key(variant, fingerprint, suite_manifest)
     with exclusive(out, f"results file {out}"):
