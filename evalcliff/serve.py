@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evalcliff.config.variants import ServeConfig, VariantConfig
+from evalcliff.config.variants import LlamaCppVariant, OpenAIVariant, ServeConfig, VariantConfig
 from evalcliff.errors import EvalcliffError
 
 
@@ -134,8 +134,8 @@ def _tail(path: Path, n: int = 3) -> str:
 
 def is_served(variant: VariantConfig) -> bool:
     """Whether running this variant means starting a server first."""
-    return variant.backend == "llamacpp" or (
-        variant.backend == "openai" and variant.serve is not None
+    return isinstance(variant, LlamaCppVariant) or (
+        isinstance(variant, OpenAIVariant) and variant.serve is not None
     )
 
 
@@ -152,20 +152,22 @@ def served(
         yield variant, {}
         return
     identity: dict[str, Any] = {}
-    if variant.backend == "llamacpp":
+    if isinstance(variant, LlamaCppVariant):
         from evalcliff.backends.llamacpp import prepare
 
         serve, model_name, identity = prepare(variant)
     else:
-        assert variant.serve is not None
+        assert isinstance(variant, OpenAIVariant) and variant.serve is not None
         serve, model_name = variant.serve, variant.model
     with running_server(name, serve, model_name, log_dir / f"{name}.server.log") as (url, _):
-        if variant.backend == "openai":
+        api: OpenAIVariant
+        if isinstance(variant, OpenAIVariant):
             api = variant.model_copy(update={"endpoints": [url], "serve": None})
         else:
+            # the settings a llamacpp variant shares with the openai client that talks to it
             keep = ["timeout_s", "max_retries", "retry_backoff_s", "stream", "seed", "prompting"]
             keep += ["system_prompt", "concurrency", "batch_size"]
-            api = VariantConfig(
+            api = OpenAIVariant(
                 backend="openai",
                 model=model_name,
                 endpoints=[url],

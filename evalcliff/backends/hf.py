@@ -11,16 +11,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from evalcliff.config.variants import VariantConfig
+from evalcliff.config.variants import HFVariant, VariantConfig, VLLMVariant
 from evalcliff.errors import EvalcliffError
 from evalcliff.paths import cache_dir
 from evalcliff.suites.items import Item
 
 
-def checkpoint_dir(variant: VariantConfig) -> tuple[Path, dict[str, Any]]:
+def checkpoint_dir(variant: HFVariant | VLLMVariant) -> tuple[Path, dict[str, Any]]:
     """The directory to load and the model identity (path, source hash, quantization)."""
     from evalcliff.embedded import MODEL_DIR
-    from evalcliff.embedded.variants import QuantSpec, materialize_variant, source_weights_hash
+    from evalcliff.embedded.variants import materialize_variant, source_weights_hash
 
     src = MODEL_DIR if variant.model == "embedded" else Path(variant.model)
     if not (src / "config.json").exists():
@@ -31,11 +31,10 @@ def checkpoint_dir(variant: VariantConfig) -> tuple[Path, dict[str, Any]]:
         return src, identity
     if not (src / "model.safetensors").exists():
         raise EvalcliffError(f"{src}: quantization needs a single model.safetensors file")
-    spec = QuantSpec(**q.model_dump())
-    out = materialize_variant(src, spec, cache_dir() / "variants")
+    out = materialize_variant(src, q, cache_dir() / "variants")
     identity.update(
         source_sha256=source_weights_hash(src),
-        quantization=spec.model_dump(),
+        quantization=q.model_dump(),
         materialized=str(out),
     )
     return out, identity
@@ -65,6 +64,8 @@ def weights_bytes(src: Path, bits: int | None, group_size: int) -> int:
 
 def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
     """lm-eval's HFLM over the variant's checkpoint, on the CPU."""
+    if not isinstance(variant, HFVariant):
+        raise EvalcliffError(f"backend 'hf' cannot run a {variant.backend!r} variant")
     threads = variant.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
     import torch
 
@@ -88,8 +89,7 @@ def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, A
 
     src = Path(identity["path"])
     if (src / "model.safetensors").exists():
-        q = variant.quantization
-        rtn = q if q is not None and not isinstance(q, str) else None
+        rtn = variant.quantization
         wb = weights_bytes(src, rtn.bits if rtn else None, rtn.group_size if rtn else 128)
         cfg = json.loads((path / "config.json").read_text())
         context = int(cfg.get("max_position_embeddings", 0) or 0)

@@ -15,11 +15,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from evalcliff.config.variants import ServeConfig, VariantConfig
+from evalcliff.config.variants import LlamaCppVariant, ServeConfig
 from evalcliff.errors import EvalcliffError
 
 
-def gguf_path(variant: VariantConfig) -> Path:
+def gguf_path(variant: LlamaCppVariant) -> Path:
     """The GGUF file a llamacpp variant serves (built and cached for the embedded model)."""
     if variant.model == "embedded":
         from evalcliff.embedded.gguf import embedded_gguf
@@ -67,7 +67,7 @@ def _field(reader: Any, key: str) -> Any:
     return val.tolist()[0]
 
 
-def prepare(variant: VariantConfig) -> tuple[ServeConfig, str, dict[str, Any]]:
+def prepare(variant: LlamaCppVariant) -> tuple[ServeConfig, str, dict[str, Any]]:
     """(how to start the server, served model name, model identity) for a llamacpp variant."""
     try:
         version = metadata.version("llama_cpp_python")

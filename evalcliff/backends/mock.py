@@ -12,7 +12,8 @@ from typing import Any
 
 from lm_eval.api.model import LM
 
-from evalcliff.config.variants import VariantConfig
+from evalcliff.config.variants import MockVariant, VariantConfig
+from evalcliff.errors import EvalcliffError
 from evalcliff.suites.items import Item
 
 
@@ -68,6 +69,8 @@ class MockLM(LM):  # type: ignore[misc]
 
 def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
     """A MockLM that knows every item's gold completion."""
+    if not isinstance(variant, MockVariant):
+        raise EvalcliffError(f"backend 'mock' cannot run a {variant.backend!r} variant")
     answers = {it.prompt: str(it.meta.get("completion", it.target)) for it in items}
     lm = MockLM(answers, variant.error_rate, variant.seed)
     return lm, {"mock": True, "error_rate": variant.error_rate, "seed": variant.seed}

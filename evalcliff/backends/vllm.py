@@ -14,12 +14,12 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from evalcliff.config.variants import VariantConfig
+from evalcliff.config.variants import VariantConfig, VLLMVariant
 from evalcliff.errors import EvalcliffError
 from evalcliff.suites.items import Item
 
 
-def vllm_kwargs(variant: VariantConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+def vllm_kwargs(variant: VLLMVariant) -> tuple[dict[str, Any], dict[str, Any]]:
     """(keyword arguments for lm-eval's VLLM, model identity) for `variant`."""
     from evalcliff.backends.hf import checkpoint_dir
 
@@ -55,6 +55,8 @@ def vllm_kwargs(variant: VariantConfig) -> tuple[dict[str, Any], dict[str, Any]]
 
 def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
     """lm-eval's VLLM model for `variant`."""
+    if not isinstance(variant, VLLMVariant):
+        raise EvalcliffError(f"backend 'vllm' cannot run a {variant.backend!r} variant")
     if find_spec("vllm") is None:
         raise EvalcliffError(
             "backend 'vllm' needs vLLM on a CUDA machine: pip install 'evalcliff[vllm]'"

@@ -12,8 +12,10 @@ quantization = { bits = 4, group_size = 32, symmetric = true }
 ```
 
 Built-in names (`fp16`, `bf16`, `q8`, `q4`, `q3`, `q2`) resolve to the embedded model and
-its round-to-nearest quantized variants. Unknown keys are errors, and so are settings that
-belong to another backend (e.g. `tensor_parallel_size` on an hf variant).
+its round-to-nearest quantized variants. The typed models live in `evalcliff.schema.variant`
+(one per backend, a discriminated union on `backend`); this module reads files. Unknown keys
+are errors, and so are settings that belong to another backend (e.g. `tensor_parallel_size`
+on an hf variant); every error is one line naming the file and the field.
 
 Backends and their own settings:
 
@@ -30,139 +32,51 @@ Backends and their own settings:
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+import unicodedata
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from evalcliff.errors import EvalcliffError
+from evalcliff.schema.variant import (
+    BACKEND_MODELS,
+    DEFAULT_BACKEND,
+    HFVariant,
+    LlamaCppVariant,
+    MockVariant,
+    OpenAIVariant,
+    Quantization,
+    ServeConfig,
+    VariantConfig,
+    VLLMVariant,
+    parse_variant,
+    settings_from_defaults,
+)
+from evalcliff.textio import load_yaml, read_text
 
 BUILTIN_NAMES = ("fp16", "bf16", "q8", "q4", "q3", "q2")
 
+__all__ = [
+    "BUILTIN_NAMES",
+    "HFVariant",
+    "LlamaCppVariant",
+    "MockVariant",
+    "OpenAIVariant",
+    "Quantization",
+    "ServeConfig",
+    "VLLMVariant",
+    "VariantConfig",
+    "builtin_variant",
+    "check_variant_name",
+    "load_variants",
+    "resolve_variant",
+    "settings_from_defaults",
+]
 
-class Quantization(BaseModel):
-    """Weight-only round-to-nearest quantization applied on load (hf backend)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bits: int | None = Field(None, ge=2, le=8)
-    group_size: int = 128
-    symmetric: bool = False
-    dtype: Literal["float16", "bfloat16", "float32"] = "float16"
-
-
-class ServeConfig(BaseModel):
-    """How evalcliff starts (and stops) a server for a variant.
-
-    `command` is a template (a string, split like a shell would, or a list); `{port}`,
-    `{host}` and `{model}` are filled in. The server counts as up once `GET health_path`
-    answers 200; evalcliff then sets `endpoints` to `http://{host}:{port}/v1`.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    command: str | list[str]
-    host: str = "127.0.0.1"
-    port: int | None = Field(None, ge=1, le=65535)  # None: a free port is picked
-    health_path: str = "/v1/models"
-    startup_timeout_s: float = Field(600.0, gt=0)
-    stop_timeout_s: float = Field(20.0, gt=0)
-    env: dict[str, str] = Field(default_factory=dict)
-
-
-# settings that only one backend reads: setting them on another backend is an error
-_BACKEND_ONLY: dict[str, set[str]] = {
-    "tensor_parallel_size": {"vllm"},
-    "data_parallel_size": {"vllm"},
-    "gpu_memory_utilization": {"vllm"},
-    "max_model_len": {"vllm"},
-    "endpoints": {"openai"},
-    "api_key_env": {"openai"},
-    "serve": {"openai"},
-    "timeout_s": {"openai", "llamacpp"},
-    "max_retries": {"openai", "llamacpp"},
-    "retry_backoff_s": {"openai", "llamacpp"},
-    "stream": {"openai", "llamacpp"},
-    "gguf_quant": {"llamacpp"},
-    "n_ctx": {"llamacpp"},
-    "error_rate": {"mock"},
-    "threads": {"hf", "llamacpp"},
-}
-
-
-class VariantConfig(BaseModel):
-    """One variant: backend, model identity, and generation/serving settings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    backend: Literal["hf", "mock", "openai", "vllm", "llamacpp"] = "hf"
-    model: str = "embedded"
-    # a table: RTN on load (hf, vllm); a string: vLLM's own method ("fp8", "awq", ...)
-    quantization: Quantization | str | None = None
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # compute dtype (hf)
-    # completion: the prompt as is; chat: wrapped in the model's chat template (instruct models)
-    prompting: Literal["completion", "chat"] = "completion"
-    system_prompt: str | None = None
-    batch_size: int = Field(1, ge=1)
-    threads: int | None = Field(None, ge=1)
-    max_length: int | None = Field(None, ge=16)
-    # openai backend: any OpenAI-compatible endpoint (vLLM serve, TGI, SGLang, llama.cpp
-    # server, Ollama); `model` is the served model name. Several endpoints share the load.
-    endpoints: list[str] = Field(default_factory=list)
-    api_key_env: str | None = None  # name of the environment variable holding the key
-    concurrency: int = Field(4, ge=1, le=1024)
-    timeout_s: float = Field(60.0, gt=0)
-    max_retries: int = Field(4, ge=0, le=20)
-    retry_backoff_s: float = Field(0.5, ge=0)
-    stream: bool = True  # streaming measures time to first token and inter-token gaps
-    serve: ServeConfig | None = None
-    # vllm backend (through lm-eval's vllm model)
-    tensor_parallel_size: int = Field(1, ge=1)
-    data_parallel_size: int = Field(1, ge=1)  # >1 runs replicas through Ray
-    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
-    max_model_len: int | None = Field(None, ge=16)
-    # llamacpp backend: quantization type for an exported embedded model, context size
-    gguf_quant: str = "F16"
-    n_ctx: int = Field(1024, ge=64)
-    # mock backend only: share of items answered wrongly, chosen by a hash of (seed, item)
-    error_rate: float = Field(0.0, ge=0.0, le=1.0)
-    seed: int = 0
-
-    @model_validator(mode="after")
-    def _backend_settings(self) -> VariantConfig:
-        for field in sorted(self.model_fields_set):
-            owners = _BACKEND_ONLY.get(field)
-            default = type(self).model_fields[field].get_default(call_default_factory=True)
-            # a default value (e.g. from a dumped-and-reloaded config) is harmless
-            if (
-                owners is not None
-                and self.backend not in owners
-                and getattr(self, field) != default
-            ):
-                raise ValueError(
-                    f"{field!r} is a setting of backend {'/'.join(sorted(owners))}, "
-                    f"not of backend {self.backend!r}"
-                )
-        if isinstance(self.quantization, str) and self.backend != "vllm":
-            raise ValueError(
-                f"quantization = {self.quantization!r} (a method name) needs backend 'vllm'; "
-                "use a table such as {bits = 4, group_size = 128} for round-to-nearest"
-            )
-        if self.backend == "llamacpp" and self.quantization is not None:
-            raise ValueError("backend 'llamacpp' quantizes with gguf_quant, not quantization")
-        if (
-            self.backend == "llamacpp"
-            and self.model != "embedded"
-            and "gguf_quant" in (self.model_fields_set)
-        ):
-            raise ValueError("gguf_quant applies to model = 'embedded'; give a .gguf path alone")
-        if self.backend == "openai" and not self.endpoints and self.serve is None:
-            raise ValueError("backend 'openai' needs endpoints, or a serve table to start one")
-        return self
-
-
+# pydantic names the member of a plain (non-discriminated) union in an error's location
 _UNION_TAGS = {"Quantization", "ServeConfig", "str", "list[str]"}
 
 
@@ -170,39 +84,89 @@ def builtin_variant(name: str) -> VariantConfig:
     """The embedded model as built-in variant `name` (see BUILTIN_NAMES)."""
     from evalcliff.embedded.variants import BUILTIN_VARIANTS
 
-    spec = BUILTIN_VARIANTS[name]
-    return VariantConfig(
-        backend="hf", model="embedded", quantization=Quantization(**spec.model_dump())
-    )
+    return HFVariant(backend="hf", model="embedded", quantization=BUILTIN_VARIANTS[name])
+
+
+def check_variant_name(name: object) -> str | None:
+    """Why `name` cannot name a variant (it becomes part of file names), or None if it can."""
+    if not isinstance(name, str) or not name.strip():
+        return "a variant name must be a non-empty string"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return f"variant name {name!r} contains control characters"
+    if "/" in name or "\\" in name or name in (".", ".."):
+        return f"variant name {name!r} must not contain '/' or '\\' (it names files)"
+    if len(name) > 128:
+        return f"variant name {name[:20]!r}... is longer than 128 characters"
+    return None
+
+
+def _error_line(path: Path, name: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc: list[Any] = list(err["loc"])
+    backend = DEFAULT_BACKEND
+    if loc and loc[0] in BACKEND_MODELS:  # the discriminated union's tag
+        backend = str(loc.pop(0))
+    loc = [x for x in loc if str(x) not in _UNION_TAGS and not str(x).startswith("function-")]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and len(loc) == 1:
+        known = sorted(BACKEND_MODELS[backend].model_fields)
+        close = difflib.get_close_matches(str(loc[0]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+        msg = f"unknown setting of backend {backend!r}{hint}"
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    where = ".".join(["variants", name, *(str(x) for x in loc)])
+    return " ".join(f"{path}: {where}: {msg}".split())
+
+
+def _parse(p: Path) -> object:
+    text = read_text(p, "config file")
+    if p.suffix == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise EvalcliffError(f"{p}: cannot parse TOML: {' '.join(str(exc).split())}") from None
+    if p.suffix in (".yaml", ".yml"):
+        return load_yaml(text, p)
+    raise EvalcliffError(f"{p}: a config file must end in .toml, .yaml or .yml")
 
 
 def load_variants(path: str | Path | None) -> dict[str, VariantConfig]:
-    """Variants from a TOML/YAML file (`[variants.NAME]` tables); {} when path is None."""
+    """Variants from a TOML/YAML file (`[variants.NAME]` tables); {} when path is None.
+
+    Raises EvalcliffError (one line naming the file and the field) on an unreadable or
+    non-UTF-8 file, a syntax error, a duplicate key, a bad variant name, an unknown backend
+    or setting, a setting of another backend, or a value out of range.
+    """
     if path is None:
         return {}
     p = Path(path)
-    if not p.exists():
-        raise EvalcliffError(f"{p}: config file not found")
-    try:
-        raw = tomllib.loads(p.read_text()) if p.suffix == ".toml" else yaml.safe_load(p.read_text())
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise EvalcliffError(f"{p}: cannot parse: {exc}") from None
+    raw = _parse(p)
     if (
         not isinstance(raw, dict)
         or set(raw) - {"variants"}
         or not isinstance(raw.get("variants"), dict)
     ):
         raise EvalcliffError(f"{p}: expected a single top-level table 'variants' of named variants")
-    out = {}
+    if not raw["variants"]:
+        raise EvalcliffError(f"{p}: variants: the table is empty")
+    out: dict[str, VariantConfig] = {}
     for name, body in raw["variants"].items():
+        problem = check_variant_name(name)
+        if problem is not None:
+            raise EvalcliffError(f"{p}: variants: {problem}")
+        if not isinstance(body, dict):
+            raise EvalcliffError(f"{p}: variants.{name}: expected a table of settings")
+        backend = body.get("backend", DEFAULT_BACKEND)
+        if not isinstance(backend, str) or backend not in BACKEND_MODELS:
+            raise EvalcliffError(
+                f"{p}: variants.{name}.backend: unknown backend {backend!r}; "
+                f"known: {', '.join(BACKEND_MODELS)}"
+            )
         try:
-            out[name] = VariantConfig.model_validate(body)
+            out[name] = parse_variant(body)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            # union members appear in the location as type names: drop them
-            loc = ".".join(str(x) for x in err["loc"] if str(x) not in _UNION_TAGS)
-            where = f"variants.{name}.{loc}" if loc else f"variants.{name}"
-            raise EvalcliffError(f"{p}: {where}: {err['msg']}") from None
+            raise EvalcliffError(_error_line(p, name, exc)) from None
     return out
 
 

@@ -6,7 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from evalcliff.config.variants import VariantConfig
+from evalcliff.config.variants import HFVariant, VariantConfig
+from evalcliff.errors import EvalcliffError
 from evalcliff.results import read_results
 from evalcliff.results.io import header_path
 from evalcliff.suites.build import build_items
@@ -15,7 +16,7 @@ from evalcliff.suites.spec import SuiteSpec
 
 def supports_divergence(base: VariantConfig, cand: VariantConfig) -> bool:
     """Token distributions are available in-process for the hf backend only."""
-    return base.backend == "hf" and cand.backend == "hf"
+    return isinstance(base, HFVariant) and isinstance(cand, HFVariant)
 
 
 def divergence_table(
@@ -30,6 +31,8 @@ def divergence_table(
     from evalcliff.backends.hf import checkpoint_dir
     from evalcliff.distribution.hf import token_divergence
 
+    if not isinstance(base, HFVariant) or not isinstance(cand, HFVariant):
+        raise EvalcliffError("token divergence needs two hf variants (see supports_divergence)")
     keys = [
         json.loads(header_path(p).read_text()).get("run_key", "")
         for p in (base_results, cand_results)

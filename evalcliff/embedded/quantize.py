@@ -13,7 +13,8 @@ from collections.abc import Mapping
 
 import torch
 
-from evalcliff.embedded.variants import QuantReport, QuantSpec, TensorReport
+from evalcliff.embedded.variants import QuantReport, TensorReport
+from evalcliff.schema.variant import Quantization
 
 # The torch.nn.Linear modules of a Llama-style block; their `.weight` is what RTN quantizes.
 LINEAR_KINDS: tuple[str, ...] = (
@@ -110,7 +111,7 @@ def is_block_linear_weight(name: str) -> bool:
 
 
 def quantize_state_dict(
-    state_dict: Mapping[str, torch.Tensor], spec: QuantSpec
+    state_dict: Mapping[str, torch.Tensor], spec: Quantization
 ) -> tuple[dict[str, torch.Tensor], QuantReport]:
     """Return (float32 state dict of the variant described by `spec`, report).
 

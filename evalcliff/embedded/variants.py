@@ -30,12 +30,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from evalcliff import SCHEMA_VERSION
 from evalcliff.errors import EvalcliffError
+from evalcliff.schema.variant import Quantization
 
 # Bump whenever quantize.py's numerics or the variant directory layout change: it is part of
 # the cache key, so stale variants are rebuilt instead of reused.
@@ -47,42 +47,18 @@ CONFIG_FILE = "config.json"
 _CHUNK = 1 << 20
 
 
-class QuantSpec(BaseModel):
-    """How to derive a variant from the fp16 source weights.
-
-    `bits=None` means no quantization (group_size and symmetric are then ignored). `dtype` is
-    the storage dtype of the weights that are not quantized: each is cast to it and back.
-    `group_size` counts input columns per scale; -1 means one group per output row.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    bits: int | None = Field(default=None, ge=2, le=8)
-    group_size: int = 128
-    symmetric: bool = False
-    dtype: Literal["float16", "bfloat16", "float32"] = "float16"
-
-    @field_validator("group_size")
-    @classmethod
-    def _group_size_valid(cls, v: int) -> int:
-        if v != -1 and v < 1:
-            raise ValueError(f"group_size must be a positive column count or -1, got {v}")
-        return v
-
-    def cache_key(self) -> dict[str, Any]:
-        """The fields that change the variant's weights (quantizer fields only if bits set)."""
-        if self.bits is None:
-            return {"bits": None, "dtype": self.dtype}
-        return self.model_dump(mode="json")
+# The one round-to-nearest spec, shared with the variant config's `quantization` table.
+# `QuantSpec` is kept as the quantizer's name for it.
+QuantSpec = Quantization
 
 
-BUILTIN_VARIANTS: dict[str, QuantSpec] = {
-    "fp16": QuantSpec(bits=None, dtype="float16"),
-    "bf16": QuantSpec(bits=None, dtype="bfloat16"),
-    "q8": QuantSpec(bits=8, group_size=128, symmetric=True),
-    "q4": QuantSpec(bits=4, group_size=128, symmetric=False),
-    "q3": QuantSpec(bits=3, group_size=128, symmetric=False),
-    "q2": QuantSpec(bits=2, group_size=32, symmetric=False),
+BUILTIN_VARIANTS: dict[str, Quantization] = {
+    "fp16": Quantization(bits=None, dtype="float16"),
+    "bf16": Quantization(bits=None, dtype="bfloat16"),
+    "q8": Quantization(bits=8, group_size=128, symmetric=True),
+    "q4": Quantization(bits=4, group_size=128, symmetric=False),
+    "q3": Quantization(bits=3, group_size=128, symmetric=False),
+    "q2": Quantization(bits=2, group_size=32, symmetric=False),
 }
 
 
@@ -123,7 +99,7 @@ class VariantRecord(BaseModel):
     content_hash: str  # sha256 hex; also the directory name
     source_weights_sha256: str
     source_files_sha256: str  # every source file except the weights (config, tokenizer)
-    spec: QuantSpec
+    spec: Quantization
     report: QuantReport
 
 
@@ -162,7 +138,7 @@ def _side_files_hash(src_dir: Path) -> str:
     return h.hexdigest()
 
 
-def variant_content_hash(weights_sha256: str, files_sha256: str, spec: QuantSpec) -> str:
+def variant_content_hash(weights_sha256: str, files_sha256: str, spec: Quantization) -> str:
     """Return the cache key (sha256 hex) of a variant: source contents, spec, quantizer version.
 
     Name-free: two names with the same spec share one cached directory.
@@ -189,7 +165,7 @@ def _is_complete(variant_dir: Path, content_hash: str) -> bool:
     return record.content_hash == content_hash and (variant_dir / WEIGHTS_FILE).is_file()
 
 
-def materialize_variant(src_dir: Path, spec: QuantSpec, cache_root: Path) -> Path:
+def materialize_variant(src_dir: Path, spec: Quantization, cache_root: Path) -> Path:
     """Return a loadable Hugging Face directory for `spec` applied to `src_dir`, building it once.
 
     The directory is `cache_root / <content hash>`, where the hash covers the bytes of
@@ -240,7 +216,9 @@ def materialize_variant(src_dir: Path, spec: QuantSpec, cache_root: Path) -> Pat
     return final
 
 
-def _build_variant(src_dir: Path, out_dir: Path, spec: QuantSpec, weights_sha: str) -> QuantReport:
+def _build_variant(
+    src_dir: Path, out_dir: Path, spec: Quantization, weights_sha: str
+) -> QuantReport:
     """Write weights, config and side files of the variant into `out_dir`; return the report."""
     from safetensors.torch import load, save_file
 

@@ -39,6 +39,18 @@ from evalcliff.schema.variant import (
     parse_variant,
     settings_from_defaults,
 )
+from evalcliff.schema.variant import (
+    HFVariant,
+    LlamaCppVariant,
+    MockVariant,
+    OpenAIVariant,
+    Quantization,
+    ServeConfig,
+    VariantConfig,
+    VLLMVariant,
+    parse_variant,
+    settings_from_defaults,
+)
 from evalcliff.schema.version import SCHEMA_VERSION, check_version
 
 __all__ = [
@@ -48,15 +60,21 @@ __all__ = [
     "EffectiveSlicePolicy",
     "GenerationSettings",
     "HFVariant",
+    "LlamaCppVariant",
+    "MockVariant",
+    "HFVariant",
     "Headline",
     "LlamaCppVariant",
     "MockVariant",
     "ModelIdentity",
     "OpenAIVariant",
+    "OpenAIVariant",
     "PerfStats",
+    "Quantization",
     "Quantization",
     "ResultRow",
     "RunHeader",
+    "ServeConfig",
     "ServeConfig",
     "SliceManifest",
     "SliceSummary",
