@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
-import yaml
 
-from evalcliff.cli.options import config_option, policy_option, suite_option
+from evalcliff.cli.options import config_option, load_items, policy_option, suite_option
 
 
 @click.command("noise")
@@ -33,7 +31,7 @@ from evalcliff.cli.options import config_option, policy_option, suite_option
 @click.option(
     "--runs-dir", type=click.Path(file_okay=False), default="reports/runs", show_default=True
 )
-@click.option("--limit", type=int, default=None, help="Only the first N items of each slice.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only N items per stratum.")
 def command(
     variant: str,
     suite: str,
@@ -50,22 +48,28 @@ def command(
     Any flip here is noise, not quantization; the exit code is the A/A verdict (0 GO).
     """
     from evalcliff.compare import compare_files
-    from evalcliff.config.variants import load_variants, resolve_variant
-    from evalcliff.runner.parallel import run_side_by_side
+    from evalcliff.config.variants import resolve_variant
+    from evalcliff.gate import load_policy
+    from evalcliff.runner.identity import results_name, safe_name
+    from evalcliff.runner.many import RunJob, RunOptions, run_many
+    from evalcliff.suites.spec import load_suite
 
+    # everything that can be refused is checked before any work
     original = resolve_variant(variant, config)
     copy = original.model_copy(update={"batch_size": batch_size or original.batch_size})
     copy_name = f"{variant}-copy"
-    variants = {n: v.model_dump(exclude_unset=True) for n, v in load_variants(config).items()}
-    variants[variant] = original.model_dump(exclude_unset=True)
-    variants[copy_name] = {**variants[variant], "batch_size": copy.batch_size}
-    with tempfile.TemporaryDirectory() as tmp:
-        merged = Path(tmp) / "variants.yaml"
-        merged.write_text(yaml.safe_dump({"variants": variants}))
-        paths = run_side_by_side(
-            [variant, copy_name], suite, str(merged), Path(runs_dir), limit=limit, force=True
-        )
-    out_dir = Path(out or f"reports/noise-{variant}")
+    load_policy(policy)
+    spec = load_suite(suite)
+    items = load_items(spec, None, None, None)
+    runs = Path(runs_dir) / spec.name
+    jobs = [
+        RunJob(n, v, runs / results_name(n, limit), runs / "logs" / f"{safe_name(n)}.log")
+        for n, v in ((variant, original), (copy_name, copy))
+    ]
+    # force: both runs are computed now, so the copy never reuses the original's outputs
+    done = run_many(jobs, spec, items, RunOptions(limit=limit, force=True), parallel=2)
+    paths = {n: r.out for n, r in done.items()}
+    out_dir = Path(out or f"reports/noise-{safe_name(variant)}")
     text, code, summary_path = compare_files(paths[variant], paths[copy_name], policy, out_dir)
     from evalcliff.schema.summary import Summary
 
