@@ -1,28 +1,44 @@
 """Child side of `evalcliff.scoring.sandbox`: runs inside the sandboxed process.
 
 Executed as a script (`python -I -S -B _sandbox_child.py CONFIG_JSON`), never imported by
-the parent. In order it:
-1. (namespaces tier) binds the work dir over /tmp, /var/tmp and /dev/shm, remounts every
-   other mount read-only, and enters a nested user namespace so that it holds no capability
-   over those mounts any more (user code cannot remount them read-write);
-2. (namespaces tier) forks: this process stays as pid 1 of the pid namespace, waits for the
-   worker and reports its wait status on `status_fd` (pid 1 ignores signals it has no handler
-   for, so the worker must not be pid 1); when pid 1 exits the kernel kills the namespace;
-3. in the worker: sets the resource limits, installs the Python guard (a prelude that disables
-   process, signal and socket functions, plus an audit hook), then executes `main.py`.
+the parent. The config holds no secret (argv is readable by every process). In order it:
+1. joins the sandbox's cgroups (pids, memory) when the parent made them;
+2. (namespaces tier) mounts a size-limited tmpfs on /tmp (also bound on /var/tmp and
+   /dev/shm), remounts every other mount read-only, and enters a nested user namespace so
+   that it holds no capability over those mounts any more;
+3. forks and stays as supervisor (pid 1 of the pid namespace in that tier): it kills the
+   whole sandbox when the parent dies (EOF on `alive_fd`) and reports the worker's status.
+
+Mode "program" runs `main.py` in the worker under the resource limits and the Python guard.
+
+Mode "tests" separates the model's code from the verdict. The worker is the *candidate
+process*: it runs prompt + completion and then answers calls to the entry point, one JSON
+message per call, with type-tagged plain data (`encode`). The supervisor is the *harness*: it
+forked the candidate before it read anything secret, makes itself undumpable (so the
+candidate, in a nested user namespace, can neither ptrace it nor open its /proc files), then
+reads the tests and a one-time token from `secret_fd`, runs the tests with the entry point
+replaced by a proxy, and writes "pass TOKEN" to `verdict_fd` only if they return normally.
+The proxy's results are rebuilt by `decode` from exact builtin types only, so no object of
+the candidate's (an `__eq__` that is always True, a subclass) ever reaches a test. The tests,
+the token and the verdict pipe never exist in the candidate's memory, files or fds.
 
 The guard is defence in depth against accidents and naive escapes, NOT a security boundary:
 audit hooks and monkeypatches can be bypassed from Python. The boundary is what the kernel
-enforces: namespaces, read-only mounts and resource limits.
+enforces: namespaces, read-only mounts, cgroups and resource limits.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import resource
+import signal
+import struct
 import sys
+import threading
+import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -31,6 +47,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
 CLONE_NEWUSER = 0x10000000
+PR_SET_DUMPABLE = 4
+MAX_MESSAGE = 32 * 1024 * 1024  # bytes of one candidate reply
+MAX_DEPTH = 200  # nesting of one encoded value
 
 # fmt: off
 _BLOCKED_EVENTS = frozenset({
@@ -94,27 +113,16 @@ def _locked_flags(path: str) -> int:
     return flags
 
 
-def isolate_filesystem(workdir: str) -> None:
-    """Make the work dir the only writable place (seen as /tmp), then drop mount capabilities."""
-    # Bind through an fd: the work dir's own path may be hidden by the first bind.
-    fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
-    try:
-        for target in SCRATCH:
-            if os.path.isdir(target):
-                try:
-                    _libc_call(
-                        "mount",
-                        f"/proc/self/fd/{fd}".encode(),
-                        target.encode(),
-                        None,
-                        MS_BIND,
-                        None,
-                    )
-                except OSError:
-                    if target == "/tmp":
-                        raise
-    finally:
-        os.close(fd)
+def isolate_filesystem(disk_mb: int) -> None:
+    """Make a `disk_mb` MiB tmpfs the only writable place (/tmp, /var/tmp, /dev/shm), every
+    other mount read-only, then drop mount capabilities (nested user namespace)."""
+    opts = f"size={disk_mb}m,mode=1777".encode()
+    _libc_call("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts)
+    for target in SCRATCH[:-1]:
+        if os.path.isdir(target):
+            # If this fails the place stays as it was, and is made read-only below.
+            with contextlib.suppress(OSError):
+                _libc_call("mount", b"/tmp", target.encode(), None, MS_BIND, None)
     os.chdir("/tmp")
     os.environ.update(HOME="/tmp", TMPDIR="/tmp")
     for point in _mount_points():
@@ -129,6 +137,37 @@ def isolate_filesystem(workdir: str) -> None:
     _libc_call("unshare", CLONE_NEWUSER)
 
 
+def join_cgroups(procs_files: list[str]) -> None:
+    """Move this process (and so everything it forks) into the sandbox's cgroups."""
+    for path in procs_files:
+        with open(path, "w", encoding="ascii") as f:
+            f.write(str(os.getpid()))
+
+
+def watch_parent(alive_fd: int, namespaced: bool) -> None:
+    """Kill the sandbox when the parent dies: it holds the only write end of `alive_fd`."""
+
+    def wait_for_eof() -> None:
+        try:
+            while os.read(alive_fd, 64):
+                pass
+        except OSError:
+            pass
+        if not namespaced:  # pid 1 exiting kills the pid namespace; otherwise the group
+            os.killpg(0, signal.SIGKILL)
+        os._exit(137)
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+
+
+def exit_status(status: int) -> tuple[str, int]:
+    """A wait status as the status-pipe message and a shell-style exit code."""
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}", 128 + os.WTERMSIG(status)
+    code = os.waitstatus_to_exitcode(status)
+    return f"exit {code}", code
+
+
 def supervise(worker: int, status_fd: int) -> NoReturn:
     """Reap children until the worker exits; report its status; exit (killing the pid ns)."""
     status = 0
@@ -139,10 +178,7 @@ def supervise(worker: int, status_fd: int) -> NoReturn:
             break
         if pid == worker:
             break
-    if os.WIFSIGNALED(status):
-        msg, code = f"signal {os.WTERMSIG(status)}", 128 + os.WTERMSIG(status)
-    else:
-        msg, code = f"exit {os.waitstatus_to_exitcode(status)}", os.waitstatus_to_exitcode(status)
+    msg, code = exit_status(status)
     try:
         os.write(status_fd, msg.encode())
     finally:
@@ -229,17 +265,285 @@ def install_audit_hook(write_roots: tuple[str, ...]) -> None:
     sys.addaudithook(hook)
 
 
+# --- tests mode: the candidate process and the harness ------------------------------------
+
+
+class ProtocolError(Exception):
+    """The candidate process sent something that is not a well-formed message."""
+
+
+def encode(value: Any, depth: int = 0) -> list[Any]:
+    """Plain data as type-tagged JSON-able lists; raises TypeError for anything else.
+
+    Exact types only (`type(x) is int`): a subclass could carry its own `__eq__`.
+    """
+    if depth > MAX_DEPTH:
+        raise TypeError("value is nested too deeply")
+    t = type(value)
+    if value is None:
+        return ["n"]
+    if t is bool:
+        return ["b", value]
+    if t is int:
+        return ["i", hex(value)]
+    if t is float:
+        return ["f", value.hex()]
+    if t is complex:
+        return ["c", value.real.hex(), value.imag.hex()]
+    if t is str:
+        return ["s", value]
+    if t is bytes:
+        return ["y", value.hex()]
+    tags: dict[type, str] = {list: "l", tuple: "t", set: "S", frozenset: "F"}
+    if t in tags:
+        return [tags[t], [encode(v, depth + 1) for v in value]]
+    if t is dict:
+        items = value.items()
+        return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in items]]
+    raise TypeError(
+        f"sandbox: {t.__name__} is not plain data (None, bool, int, float, "
+        "complex, str, bytes, list, tuple, dict, set, frozenset)"
+    )
+
+
+def decode(node: object, depth: int = 0) -> Any:
+    """The inverse of `encode`, trusting nothing: builds exact builtin types or raises."""
+    if depth > MAX_DEPTH or type(node) is not list or not node or type(node[0]) is not str:
+        raise ProtocolError("malformed value")
+    tag, rest = node[0], node[1:]
+    simple: dict[str, Callable[..., Any]] = {
+        "b": lambda v: v if type(v) is bool else _bad(),
+        "i": lambda v: int(v, 16) if type(v) is str else _bad(),
+        "f": lambda v: float.fromhex(v) if type(v) is str else _bad(),
+        "s": lambda v: v if type(v) is str else _bad(),
+        "y": lambda v: bytes.fromhex(v) if type(v) is str else _bad(),
+    }
+    if tag == "n" and not rest:
+        return None
+    if tag in simple and len(rest) == 1:
+        return simple[tag](rest[0])
+    if tag == "c" and len(rest) == 2 and all(type(v) is str for v in rest):
+        return complex(float.fromhex(rest[0]), float.fromhex(rest[1]))
+    if len(rest) != 1 or type(rest[0]) is not list:
+        raise ProtocolError("malformed value")
+    if tag == "d":
+        pairs = rest[0]
+        if not all(type(p) is list and len(p) == 2 for p in pairs):
+            raise ProtocolError("malformed dict")
+        return {decode(k, depth + 1): decode(v, depth + 1) for k, v in pairs}
+    builders: dict[str, Callable[..., Any]] = {"l": list, "t": tuple, "S": set, "F": frozenset}
+    if tag in builders:
+        return builders[tag](decode(v, depth + 1) for v in rest[0])
+    raise ProtocolError(f"unknown tag {tag!r}")
+
+
+def _bad() -> NoReturn:
+    raise ProtocolError("malformed value")
+
+
+def send(fd: int, message: list[Any]) -> None:
+    data = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    data = struct.pack(">I", len(data)) + data
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def recv(fd: int, limit: int = MAX_MESSAGE) -> list[Any] | None:
+    """One message, or None at end of file (the other side is gone)."""
+
+    def read_exactly(n: int) -> bytes | None:
+        chunks, left = [], n
+        while left:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    head = read_exactly(4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > limit:
+        raise ProtocolError(f"message of {size} bytes (limit {limit})")
+    body = read_exactly(size)
+    if body is None:
+        return None
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+    if type(message) is not list or not message or type(message[0]) is not str:
+        raise ProtocolError("malformed message")
+    return message
+
+
+def _close_all_but(keep: set[int]) -> None:
+    low = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def run_candidate(cfg: dict[str, Any], source: str, req_r: int, resp_w: int) -> NoReturn:
+    """The candidate process: run the model's program, then serve calls to the entry point."""
+    _close_all_but({req_r, resp_w})
+    # Namespaces tier: this process is in the nested user namespace that
+    # `isolate_filesystem` entered, so it holds no capability in the one the harness's
+    # memory belongs to: with the harness undumpable, no ptrace, /proc/1/mem or /proc/1/fd.
+    filename = os.path.join(os.getcwd(), "main.py")
+    roots = SCRATCH if cfg["namespaced"] else (os.getcwd(), cfg["workdir"])
+    if cfg["guard"]:
+        install_prelude()
+    set_limits(cfg)
+    if cfg["guard"]:
+        install_audit_hook(roots)
+    sys.argv = [filename]
+    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": filename}
+    namespace["__builtins__"] = builtins
+    try:
+        exec(compile(source, filename, "exec", dont_inherit=True), namespace)
+        fn = namespace[cfg["entry_point"]]
+        send(resp_w, ["ready"])
+        while (msg := recv(req_r)) is not None:
+            try:
+                result = ["ok", encode(fn(*decode(msg[1]), **decode(msg[2])))]
+            except BaseException as exc:  # noqa: BLE001 - every failure is reported
+                result = ["raise", type(exc).__name__, str(exc)[:500]]
+            send(resp_w, result)
+    except BaseException as exc:  # noqa: BLE001
+        traceback.print_exc()
+        send(resp_w, ["raise", type(exc).__name__, str(exc)[:500]])
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
+
+
+def _rebuild_exception(name: object, message: object) -> Exception:
+    """A fresh builtin exception named like the candidate's (only its name and text cross)."""
+    cls = getattr(builtins, name, None) if isinstance(name, str) else None
+    text = message if isinstance(message, str) else ""
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(text) if text else cls()
+        except Exception:  # noqa: BLE001, S110 - e.g. UnicodeDecodeError needs 5 arguments
+            pass
+    return RuntimeError(f"{name}: {text}" if text else str(name))
+
+
+class CandidateGone(Exception):
+    """The candidate process ended (or broke the protocol) before the tests finished."""
+
+
+def _describe_end(pid: int, cfg: dict[str, Any]) -> str:
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return f"CPU limit: {cfg['cpu_s']} s"
+        return f"killed by {signal.Signals(sig).name}"
+    code = os.waitstatus_to_exitcode(status)
+    return "exited 0 before the tests finished" if code == 0 else f"exit code {code}"
+
+
+def run_harness(cfg: dict[str, Any], candidate: int, req_w: int, resp_r: int) -> str:
+    """Run the tests against the candidate process; the verdict line for `verdict_fd`."""
+    payload = b""
+    while chunk := os.read(cfg["secret_fd"], 1 << 16):
+        payload += chunk
+    os.close(cfg["secret_fd"])
+    secret = json.loads(payload)
+
+    def reply() -> list[Any]:
+        try:
+            msg = recv(resp_r)
+        except ProtocolError as exc:
+            os.kill(candidate, signal.SIGKILL)
+            raise CandidateGone(f"candidate broke the protocol: {exc}") from None
+        if msg is None:
+            raise CandidateGone(_describe_end(candidate, cfg))
+        return msg
+
+    def proxy(*args: object, **kwargs: object) -> Any:
+        send(req_w, ["call", encode(list(args)), encode(dict(kwargs))])
+        msg = reply()
+        if msg[0] == "ok" and len(msg) == 2:
+            try:
+                return decode(msg[1])
+            except (ProtocolError, ValueError, TypeError, OverflowError) as exc:
+                raise CandidateGone(f"candidate returned malformed data: {exc}") from None
+        if msg[0] == "raise" and len(msg) == 3:
+            raise _rebuild_exception(msg[1], msg[2])
+        raise CandidateGone("candidate broke the protocol")
+
+    try:
+        first = reply()
+        if first[0] == "raise" and len(first) == 3:
+            raise _rebuild_exception(first[1], first[2])
+        if first != ["ready"]:
+            raise CandidateGone("candidate broke the protocol")
+        namespace: dict[str, Any] = {"__name__": "__evalcliff_tests__"}
+        try:
+            prompt = compile(secret["prompt"], "<prompt>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            prompt = None
+        if prompt is not None:
+            exec(prompt, namespace)  # the item's own helpers (e.g. HumanEval's `poly`)
+        namespace[secret["entry_point"]] = proxy
+        exec(compile(secret["tests"], "<tests>", "exec", dont_inherit=True), namespace)
+        if secret["call_check"]:
+            namespace["check"](proxy)
+    except CandidateGone as exc:
+        return f"fail {exc}"
+    except BaseException as exc:  # noqa: BLE001 - any failure of the tests is a fail
+        return f"fail {type(exc).__name__}: {exc}" if str(exc) else f"fail {type(exc).__name__}"
+    return f"pass {secret['token']}"
+
+
+def tests_mode(cfg: dict[str, Any], source: str) -> NoReturn:
+    """Fork the candidate before anything secret is read, then be the harness."""
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    sys.stdout.flush()
+    candidate = os.fork()
+    if candidate == 0:
+        run_candidate(cfg, source, req_r, resp_w)
+    os.close(req_r)
+    os.close(resp_w)
+    _libc_call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    watch_parent(cfg["alive_fd"], cfg["namespaced"])
+    set_limits({**cfg, "max_procs": 1 << 20})
+    try:
+        verdict = run_harness(cfg, candidate, req_w, resp_r)
+    except BaseException as exc:  # noqa: BLE001
+        verdict = f"fail harness error: {type(exc).__name__}: {exc}"
+    sys.stdout.flush()
+    os.write(cfg["verdict_fd"], " ".join(verdict.split())[:1000].encode("utf-8", "replace"))
+    with contextlib.suppress(OSError):
+        os.kill(candidate, signal.SIGKILL)
+    os._exit(0)
+
+
 def main() -> None:
     cfg: dict[str, Any] = json.loads(sys.argv[1])
+    join_cgroups(cfg["cgroups"])
     with open(cfg["source_path"], encoding="utf-8") as f:
         source = f.read()
     if cfg["namespaced"]:
-        isolate_filesystem(os.getcwd())
-        sys.stdout.flush()
-        worker = os.fork()
-        if worker:
-            supervise(worker, cfg["status_fd"])
-        os.close(cfg["status_fd"])
+        isolate_filesystem(cfg["max_disk_mb"])
+        with open("/tmp/main.py", "w", encoding="utf-8") as f:
+            f.write(source)
+    if cfg["mode"] == "tests":
+        tests_mode(cfg, source)
+    sys.stdout.flush()
+    worker = os.fork()
+    if worker:
+        watch_parent(cfg["alive_fd"], cfg["namespaced"])
+        supervise(worker, cfg["status_fd"])
+    _close_all_but(set())
     filename = os.path.join(os.getcwd(), "main.py")
     roots = SCRATCH if cfg["namespaced"] else (os.getcwd(), cfg["workdir"])
     if cfg["guard"]:

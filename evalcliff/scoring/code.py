@@ -1,15 +1,14 @@
-"""Code generation: run the completion against the item's tests in the sandbox."""
+"""Code generation: run the item's tests against the completion in the sandbox."""
 
 from __future__ import annotations
 
 import ast
 import re
-import secrets
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from evalcliff.errors import EvalcliffError
-from evalcliff.scoring.sandbox import run_sandboxed
+from evalcliff.scoring.sandbox import require_isolation, run_tests_sandboxed
 from evalcliff.scoring.score import Score
 from evalcliff.suites.items import Item
 
@@ -27,25 +26,21 @@ def extract_completion(output: str) -> str:
     return (fenced.group(1) if fenced else output).rstrip()
 
 
-def build_program(item: Item, completion: str, sentinel: str = "") -> str:
-    """prompt + completion + tests (+ `check(entry_point)` when the tests define `check` and
-    `item.meta` names an entry point), then, if given, a line printing `sentinel` to stdout."""
-    tests = item.meta.get("tests")
+def build_program(item: Item, completion: str) -> str:
+    """The program the candidate process runs: prompt + completion. The tests are never in
+    it: they run in the sandbox's harness process (see `run_tests_sandboxed`)."""
+    return item.prompt + completion + "\n"
+
+
+def _tests_of(item: Item) -> tuple[str, str]:
+    tests, entry_point = item.meta.get("tests"), item.meta.get("entry_point")
     if not isinstance(tests, str):
         raise EvalcliffError(f"item {item.item_id!r}: meta['tests'] (Python source) is missing")
-    program = item.prompt + completion + "\n\n" + tests + "\n"
-    entry_point = item.meta.get("entry_point")
-    if isinstance(entry_point, str) and entry_point and _CHECK_DEF.search(tests):
-        program += f"\ncheck({entry_point})\n"
-    if sentinel:
-        # Proves the tests ran to the end: a completion that calls sys.exit(0) early exits 0
-        # without it, and cannot forge it (it is drawn after the completion was written).
-        program += (
-            "\nimport os as _evalcliff_os, sys as _evalcliff_sys\n"
-            "_evalcliff_sys.stdout.flush()\n"
-            f"_evalcliff_os.write(1, b'\\n{sentinel}\\n')\n"
+    if not isinstance(entry_point, str) or not entry_point.isidentifier():
+        raise EvalcliffError(
+            f"item {item.item_id!r}: meta['entry_point'] (the function the tests call) is missing"
         )
-    return program
+    return tests, entry_point
 
 
 def _first_line(text: str) -> str:
@@ -53,14 +48,19 @@ def _first_line(text: str) -> str:
     return line[:_DETAIL_MAX]
 
 
-def score_code(item: Item, output: str) -> Score:
-    """1.0 iff prompt + completion + `item.meta["tests"]` exits 0 in the sandbox, within limits.
+def score_code(item: Item, output: str, allow_unsandboxed: bool = False) -> Score:
+    """1.0 iff `item.meta["tests"]` pass against `meta["entry_point"]` as defined by
+    prompt + completion, run in the sandbox within its limits (`run_tests_sandboxed`: the
+    verdict comes from a harness process the model's code cannot read or write).
 
     Catastrophic iff prompt + completion does not parse (then it is not run). `detail` is the
     first line of the failure (the exception line, the limit that killed it, or the exit code).
     `item.meta["timeout_s"]` (default 5) sets the wall-clock limit. Raises EvalcliffError when
-    `meta["tests"]` is missing.
+    `meta["tests"]` or `meta["entry_point"]` is missing, or when the sandbox tier here is below
+    "namespaces" and `allow_unsandboxed` is False.
     """
+    tests, entry_point = _tests_of(item)
+    require_isolation(allow_unsandboxed)
     completion = extract_completion(output)
     try:
         ast.parse(item.prompt + completion)
@@ -68,27 +68,33 @@ def score_code(item: Item, output: str) -> Score:
         msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         return Score(0.0, False, True, f"syntax error: {msg}{where}"[:_DETAIL_MAX])
-    sentinel = f"evalcliff-tests-finished-{secrets.token_hex(8)}"
-    program = build_program(item, completion, sentinel)
-    result = run_sandboxed(program, timeout_s=float(item.meta.get("timeout_s", 5.0)))
-    if result.ok and sentinel in result.stdout:
+    result = run_tests_sandboxed(
+        build_program(item, completion),
+        tests,
+        entry_point,
+        prompt=item.prompt,
+        call_check=bool(_CHECK_DEF.search(tests)),
+        timeout_s=float(item.meta.get("timeout_s", 5.0)),
+    )
+    if result.passed:
         return Score(1.0, True, False, None)
-    if result.killed_reason:
-        detail = result.killed_reason
-    elif result.returncode != 0:
-        detail = _first_line(result.stderr) or f"exit code {result.returncode}"
-    else:
-        detail = "exited 0 before the tests finished"
-    return Score(0.0, False, False, detail[:_DETAIL_MAX])
+    return Score(0.0, False, False, _first_line(result.detail or "failed")[:_DETAIL_MAX])
 
 
 def score_code_batch(
     items_and_outputs: Iterable[tuple[Item, str]],
     workers: int = 2,
+    allow_unsandboxed: bool = False,
 ) -> list[Score]:
-    """`score_code` over many (item, output) pairs, `workers` sandboxes at a time, in order."""
+    """`score_code` over many (item, output) pairs, `workers` sandboxes at a time, in order.
+
+    Raises EvalcliffError before running anything when the sandbox tier is below
+    "namespaces" and `allow_unsandboxed` is False.
+    """
     pairs = list(items_and_outputs)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if pairs:
+        require_isolation(allow_unsandboxed)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda pair: score_code(*pair), pairs))
+        return list(pool.map(lambda p: score_code(p[0], p[1], allow_unsandboxed), pairs))

@@ -41,6 +41,8 @@ def test_code_syntax_error_is_catastrophic(item_factory: Any) -> None:
 
 def test_code_early_exit_does_not_pass(item_factory: Any) -> None:
     s = score_code(_item(item_factory), "    return 0\nimport sys\nsys.exit(0)\n")
+    assert not s.correct and s.detail == "RuntimeError: SystemExit: 0"
+    s = score_code(_item(item_factory), "    return 0\nimport os\nos._exit(0)\n")
     assert (s.correct, s.detail) == (False, "exited 0 before the tests finished")
 
 

@@ -12,6 +12,8 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from evalcliff.errors import EvalcliffError
+from evalcliff.scoring import sandbox
 from evalcliff.scoring.sandbox import SandboxResult, detect_isolation, run_sandboxed
 
 SLACK_S = 5.0
@@ -100,10 +104,60 @@ def test_sleeping_forever_hits_wall_clock(cfg: dict[str, Any]) -> None:
 
 
 def test_fork_bomb(cfg: dict[str, Any]) -> None:
-    if cfg.get("python_guard") is False:
-        pytest.skip("RLIMIT_NPROC is not enforced for root: unguarded, a fork bomb loads the host")
+    if cfg.get("python_guard") is False and not Path("/sys/fs/cgroup/pids/evalcliff").is_dir():
+        pytest.skip("no pids cgroup and RLIMIT_NPROC is not enforced for root")
     r = run("import os\nwhile True:\n    os.fork()", cfg)
-    assert not r.ok and "PermissionError" in r.stderr
+    assert not r.ok and ("PermissionError" in r.stderr or "BlockingIOError" in r.stderr)
+
+
+def test_disk_is_capped() -> None:
+    if detect_isolation() != "namespaces":
+        pytest.skip("the tmpfs needs a mount namespace")
+    src = (
+        "chunk = b'x' * 2**20\nn = 0\ntry:\n    for i in range(400):\n"
+        "        with open(f'/tmp/f{i}', 'wb') as f:\n            f.write(chunk)\n"
+        "        n += 1\nexcept OSError as e:\n    print(n, e.errno)\n"
+    )
+    r = run_sandboxed(src, isolation="namespaces", python_guard=False, max_disk_mb=16)
+    n, errno = r.stdout.split()
+    assert int(n) <= 16 and int(errno) == 28, r  # ENOSPC
+
+
+def test_require_isolation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "_detected", "netns")
+    with pytest.raises(EvalcliffError, match="--allow-unsandboxed-code"):
+        sandbox.require_isolation(False)
+    assert sandbox.require_isolation(True) == "netns" == sandbox.sandbox_tier()
+
+
+def test_sandbox_dies_with_its_parent() -> None:
+    if detect_isolation() != "namespaces":
+        pytest.skip("unguarded exec is only safe under namespaces")
+    tag = f"31.{secrets.randbelow(10**6):06d}"
+    driver = (
+        "from evalcliff.scoring.sandbox import run_sandboxed\n"
+        f"src = 'import os\\nos.execv(\\'/bin/sleep\\', [\\'sleep\\', \\'{tag}\\'])'\n"
+        "run_sandboxed(src, timeout_s=60, cpu_s=60, python_guard=False)\n"
+    )
+
+    def running() -> bool:
+        for p in Path("/proc").iterdir():
+            try:
+                if tag.encode() in (p / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
+
+    proc = subprocess.Popen([sys.executable, "-c", driver])
+    deadline = time.monotonic() + 10
+    while not running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running(), "the sandboxed sleep never started"
+    proc.kill()
+    proc.wait()
+    time.sleep(0.5)
+    assert not running(), "the sandbox outlived its parent"
 
 
 def test_subprocess_and_system_blocked(cfg: dict[str, Any]) -> None:
