@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evalcliff.errors import EvalcliffError
 from evalcliff.suites.items import Item, prompt_hash
 from evalcliff.suites.spec import SliceSpec, SuiteSpec
+from evalcliff.textio import decode_line
 
 # What each scorer reads from `meta`: checked when the file is read, not mid-run.
 REQUIRED_META: dict[str, tuple[str, ...]] = {"script": ("script",), "code": ("tests",)}
@@ -48,16 +49,28 @@ def _prefixed(slice_name: str, ident: str) -> str:
 
 def _read_rows(path: Path) -> list[tuple[int, SourceRow]]:
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise EvalcliffError(f"{path}: cannot read source file: {exc.strerror or exc}") from None
+    with f:
+        for lineno, raw in enumerate(f, 1):
+            line = decode_line(raw, path, lineno)
             if not line.strip():
                 continue
             try:
-                rows.append((lineno, SourceRow.model_validate(json.loads(line))))
-            except (ValueError, ValidationError) as exc:
-                first = str(exc).splitlines()
-                reason = " ".join(first[:3]) if first else exc.__class__.__name__
-                raise EvalcliffError(f"{path}:{lineno}: not a valid item: {reason}") from None
+                data = json.loads(line)
+            except ValueError as exc:
+                raise EvalcliffError(f"{path}:{lineno}: not valid JSON: {exc}") from None
+            if not isinstance(data, dict):
+                raise EvalcliffError(f"{path}:{lineno}: expected a JSON object, one item a line")
+            try:
+                rows.append((lineno, SourceRow.model_validate(data)))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = ".".join(str(x) for x in err["loc"]) or "item"
+                msg = " ".join(str(err["msg"]).split())
+                raise EvalcliffError(f"{path}:{lineno}: not a valid item: {field}: {msg}") from None
     return rows
 
 

@@ -31,10 +31,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from evalcliff.errors import EvalcliffError
+from evalcliff.textio import load_yaml, read_text
+
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
 _TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -71,10 +72,12 @@ class SliceSpec(BaseModel):
     # without it the task is looked up among lm-eval's built-in tasks
     lm_eval_include: str | None = None
     # the scorer's name, or for an lm_eval_task slice the lm-eval per-sample metric (e.g. acc)
-    scorer: str
-    weight: float = Field(ge=0.0)
-    margin: float | None = Field(None, ge=0.0)
-    max_catastrophic_increase: float | None = Field(None, ge=0.0)
+    scorer: str = Field(min_length=1)
+    # a share of production traffic, in [0, 1]
+    weight: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    # a fraction of the score scale: 0.02 is two points; 1 or more would pass every slice
+    margin: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False)
+    max_catastrophic_increase: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
     strata: StrataGrid | list[StrataGrid] = Field(default_factory=dict)
     items_per_stratum: int | None = Field(None, ge=1)
@@ -100,6 +103,18 @@ class SliceSpec(BaseModel):
                 raise ValueError("a generator slice needs `strata`")
             if self.items_per_stratum is None:
                 raise ValueError("a generator slice needs `items_per_stratum`")
+            from evalcliff.suites.generators import check_generator_slice
+
+            problem = check_generator_slice(self.generator, self.scorer, self.params, grids)
+            if problem:
+                raise ValueError(problem)
+        if self.lm_eval_task is None:  # an lm-eval slice's scorer is the task's metric name
+            from evalcliff.scoring import SCORERS
+
+            if self.scorer not in SCORERS:
+                raise ValueError(
+                    f"scorer: unknown scorer {self.scorer!r}; known: {', '.join(sorted(SCORERS))}"
+                )
         return self
 
     @property
@@ -135,11 +150,11 @@ class SuiteSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(min_length=1, pattern=r"^[^\x00-\x1f\x7f/\\]+$")
     version: int = 1
     seed: int = 0
     description: str = ""
-    slices: dict[str, SliceSpec]
+    slices: dict[str, SliceSpec] = Field(min_length=1)
     _base_dir: Path | None = PrivateAttr(default=None)
 
     @property
@@ -171,16 +186,18 @@ def resolve_suite_path(name_or_path: str) -> Path:
 def load_suite(name_or_path: str) -> SuiteSpec:
     """Load and validate a suite spec; errors name the file and the offending field."""
     path = resolve_suite_path(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise EvalcliffError(f"{path}: invalid YAML: {exc}") from None
+    data = load_yaml(read_text(path, "suite file"), path)
+    if not isinstance(data, dict):
+        raise EvalcliffError(f"{path}: expected a mapping with name, slices, ... at the top")
     try:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        raise EvalcliffError(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}") from None
+        loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith(("list[", "dict[")))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "too_short" and loc == "slices":
+            msg = "a suite needs at least one slice"
+        line = f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}"
+        raise EvalcliffError(" ".join(line.split())) from None
     spec._base_dir = path.resolve().parent
     return spec

@@ -75,9 +75,9 @@ def test_jsonl_slice_resolves_against_the_suite_file(
     assert {i.suite for i in mine} == {"byo"} and mine[2].stratum == "lang=en"
     assert all(i.slice != "hellaswag" for i in items)  # the runner executes lm-eval tasks
     man = manifest(spec, items, spec.seed)
-    assert man["slices"]["mine"]["source"] == str(path.parent / "data" / "mine.jsonl")
-    assert man["slices"]["hellaswag"] == {**man["slices"]["hellaswag"], "n": 0,
-                                          "lm_eval_task": "hellaswag"}  # fmt: skip
+    assert man.slices["mine"].source == str(path.parent / "data" / "mine.jsonl")
+    hellaswag = man.slices["hellaswag"]
+    assert (hellaswag.n, hellaswag.kind, hellaswag.source) == (0, "lm_eval", "hellaswag")
 
 
 def test_jsonl_cap_and_declared_strata(tmp_path: Path) -> None:

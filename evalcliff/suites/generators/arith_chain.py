@@ -14,9 +14,17 @@ import string
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 
 NAMES = [c for c in string.ascii_lowercase if c not in "lo"]  # l and o read as 1 and 0
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "hops": Param("int", required=True, lo=1, hi=len(NAMES) - 1),
+    "digits": Param("int", required=True, lo=1, hi=12),
+}
+SCORERS = ("numeric", "exact", "contains")
 
 
 def _operand(rng: Random, digits: int) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 from evalcliff.suites.generators.cldr import (
     day_names,
     digits_of,
@@ -32,6 +32,15 @@ from evalcliff.suites.generators.cldr import (
     month_names,
     native_numbering,
 )
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "lang": Param("str", required=True, check=lambda lang: locale_script(str(lang))),
+    "task": Param(
+        "str", required=True, choices=("month_add", "weekday_add", "digits", "number_words")
+    ),
+}
+SCORERS = ("script", "contains", "exact")
 
 
 def _named(lang: str) -> str:

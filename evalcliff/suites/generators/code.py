@@ -10,11 +10,16 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 
 OPS = {"add": "+", "sub": "-", "times": "*"}
 FUNC_NAMES = ["f", "g", "h", "calc", "step", "fn", "op", "val", "comp", "apply"]
 VARS = "abcmnpqrstuvwxyz"
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {"ops": Param("int", required=True, lo=1, hi=8)}
+SCORERS = ("code",)
 
 
 def generate(rng: Random, params: dict[str, Any]) -> list[Sample]:

@@ -19,7 +19,7 @@ from random import Random
 from typing import Any
 
 from evalcliff.errors import EvalcliffError
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 
 # (description, code transforming `xs`); `{k}` is a small constant.
 FILTERS = (
@@ -51,6 +51,14 @@ REDUCERS = (
     ),
 )
 NAMES = ("transform", "process", "pipeline", "crunch", "reshape", "refine", "digest", "sift")
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "task": Param("str", required=True, choices=("humaneval", "function")),
+    "difficulty": Param("int", lo=1, hi=6),  # task=function only
+}
+SCORERS = ("code",)
 
 
 @cache

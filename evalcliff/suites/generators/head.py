@@ -10,9 +10,16 @@ import string
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 
 LETTERS = string.ascii_lowercase
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "task": Param("str", required=True, choices=("succ", "copy", "rev", "add")),
+}
+SCORERS = ("exact", "contains")
 
 
 def _word(rng: Random, lo: int, hi: int) -> str:

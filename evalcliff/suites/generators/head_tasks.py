@@ -15,7 +15,7 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 from evalcliff.suites.generators.cldr import day_names, month_names
 
 _WORDS_TEXT = (
@@ -28,6 +28,17 @@ WORDS = _WORDS_TEXT.split()
 NOUN_PHRASES = ("the cat", "my sister", "a young farmer", "the old train", "our teacher")
 VERB_PHRASES = ("sat on the mat", "walked to the market", "sang a song", "left early", "won")
 TAILS = ("", " yesterday", " after lunch", " in the rain", " with great care")
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "task": Param(
+        "str",
+        required=True,
+        choices=("arith", "weekday", "month", "translate", "first_letter", "count_words"),
+    ),
+}
+SCORERS = ("contains", "exact")
 
 
 def _cyclic(rng: Random, names: tuple[str, ...], what: str) -> tuple[str, str]:

@@ -13,10 +13,20 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 LINE_CHARS = 9  # "abcd:123\n"
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "len": Param("int", required=True, lo=16, hi=1 << 20),
+    "depth": Param("float", required=True, lo=0.0, hi=1.0),
+    "questions": Param("int", lo=1, hi=64),
+    "key_len": Param("int", lo=1, hi=8),
+}
+SCORERS = ("exact", "contains")
 
 
 def _haystack(rng: Random, n_pairs: int, key_len: int = 4) -> list[tuple[str, str]]:

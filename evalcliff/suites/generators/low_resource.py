@@ -12,7 +12,7 @@ from functools import cache
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 
 # CLDR numbering-system id -> (Unicode digit-name prefix, script name for the scorer)
 NUMBERING_SYSTEMS: dict[str, tuple[str, str]] = {
@@ -51,6 +51,15 @@ def native_digits(lang: str) -> tuple[str, str]:
     prefix, script = NUMBERING_SYSTEMS[system]
     digits = "".join(unicodedata.lookup(f"{prefix} {n}") for n in NAMES)
     return digits, script
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "lang": Param("str", required=True, check=lambda lang: native_digits(str(lang))),
+    "min_digits": Param("int", lo=1, hi=18),
+    "max_digits": Param("int", lo=1, hi=18),
+}
+SCORERS = ("script", "exact", "contains")
 
 
 def generate(rng: Random, params: dict[str, Any]) -> list[Sample]:

@@ -9,7 +9,11 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {"hops": Param("int", required=True, lo=1, hi=64)}
+SCORERS = ("numeric", "exact", "contains")
 
 
 def generate(rng: Random, params: dict[str, Any]) -> list[Sample]:

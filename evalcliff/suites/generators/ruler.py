@@ -24,7 +24,7 @@ import string
 from random import Random
 from typing import Any
 
-from evalcliff.suites.generators import Sample
+from evalcliff.suites.generators import Param, Sample
 from evalcliff.suites.generators.haystack import fit_haystack
 from evalcliff.suites.lengths import length_meter, parse_length
 
@@ -48,6 +48,20 @@ NIAH_HEADER = (
 VT_HEADER = (
     "Memorize and track the chains of variable assignments hidden in the following text.\n\n"
 )
+
+
+# What a suite may set (checked at load) and the scorers these items support.
+PARAMS: dict[str, Param] = {
+    "task": Param("str", required=True, choices=("single", "multikey", "multivalue", "vartrack")),
+    "len": Param("length", required=True, lo=256, hi=MAX_LEN),
+    "depth": Param("float", required=True, lo=0.0, hi=1.0),
+    "headroom": Param("int", lo=0, hi=8192),
+    "distractors": Param("int", lo=1, hi=64),
+    "values": Param("int", lo=1, hi=64),
+    "hops": Param("int", lo=1, hi=64),
+    "tokenizer": Param("str"),
+}
+SCORERS = ("contains", "exact")
 
 
 def _key(rng: Random, share: str | None = None) -> str:
