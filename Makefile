@@ -14,13 +14,15 @@ OUT ?= reports/$(BASE)-vs-$(CAND)
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast test-slow check clean help bench validate-stats
+.PHONY: report test test-fast test-slow check clean help bench validate-stats wheel-check
 
 help:
 	@echo "make report BASE=fp16 CAND=q4 [SUITE=smoke CONFIG=variants.toml POLICY=policy.yaml]"
-	@echo "make test | make test-slow (llama.cpp GGUF) | make check | make clean"
+	@echo "make test | make test-slow (llama.cpp GGUF) | make check | make wheel-check | make clean"
+	@echo "dev tools (evalcliff/dev, not in the wheel): make bench | make validate-stats"
 
-# torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+# torch is installed first and pinned to the CPU build: the package metadata only states a
+# range (torch>=2.6), and an unpinned torch with none installed pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -52,13 +54,19 @@ check: $(VENV)/.installed
 	$(VENV)/bin/ruff check evalcliff tests
 	$(VENV)/bin/mypy evalcliff
 
+# The wheel as a user gets it: build, inspect, install into a fresh venv (CPU torch first),
+# then `suites show tail` and a limited report from another directory (.ci/wheel-check).
+wheel-check: $(VENV)/.installed
+	BUILD_PY=$(PY) PYTHON=$(PYTHON) bash .ci/wheel-check
+
+# Dev tools live in evalcliff/dev (a clone's editable install; not in the wheel).
 # Bootstrap speed vs scipy.stats.bootstrap -> reports/bench.{json,md}
 bench: $(VENV)/.installed
-	$(PY) -m evalcliff.bench
+	$(PY) -m evalcliff.dev.bench
 
 # Simulation study of the CIs and the gate -> reports/stats-validation.{md,json} + power figure
 validate-stats: $(VENV)/.installed
-	$(PY) -m evalcliff.stats.validation
+	$(PY) -m evalcliff.dev.validation
 
 clean:
 	rm -rf .evalcliff reports/runs reports/*-vs-*

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalcliff.bench.timing import compare_end_to_end, ours, scipy_paired, timed
-from evalcliff.bench.workloads import binary, continuous
+from evalcliff.dev.bench.timing import compare_end_to_end, ours, scipy_paired, timed
+from evalcliff.dev.bench.workloads import binary, continuous
 
 
 @pytest.mark.parametrize("make", [binary, continuous])

@@ -2,7 +2,7 @@
 
 from itertools import islice
 
-from evalcliff.embedded.train import eval_prompt_hashes, training_texts
+from evalcliff.dev.embedded.train import eval_prompt_hashes, training_texts
 from evalcliff.suites.items import prompt_hash
 
 

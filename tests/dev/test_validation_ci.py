@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from evalcliff.dev.validation import Scenario, draw, run_scenario
 from evalcliff.stats import paired_bootstrap
-from evalcliff.stats.validation import Scenario, draw, run_scenario
 
 D, B, MARGIN, CONF = 1000, 2000, 0.02, 0.95
 P_TAIL = 0.001

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from evalcliff.stats.validation import Scenario, run_scenario
-from evalcliff.stats.validation.analysis import summarize
-from evalcliff.stats.validation.grid import (
+from evalcliff.dev.validation import Scenario, run_scenario
+from evalcliff.dev.validation.analysis import summarize
+from evalcliff.dev.validation.grid import (
     Settings,
     band_verdict,
     coverage_scenarios,
     margin_scenarios,
     power_scenarios,
 )
-from evalcliff.stats.validation.render import write_all
+from evalcliff.dev.validation.render import write_all
 
 
 def test_grid_spans_what_the_issue_asks() -> None:

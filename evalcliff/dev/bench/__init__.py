@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m evalcliff.bench` (or `make bench`) writes reports/bench.{json,md}."""
+"""Benchmarks: `python -m evalcliff.dev.bench` (or `make bench`) writes reports/bench.{json,md}."""

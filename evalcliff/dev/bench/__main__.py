@@ -1,4 +1,4 @@
-"""`python -m evalcliff.bench [--out DIR] [--quick]`: bootstrap speed, ours vs scipy.
+"""`python -m evalcliff.dev.bench [--out DIR] [--quick]`: bootstrap speed, ours vs scipy.
 
 Writes DIR/bench.json and DIR/bench.md (DIR defaults to reports/).
 """
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import scipy
 
-from evalcliff.bench.report import markdown
-from evalcliff.bench.timing import compare_end_to_end, ours, scipy_paired, timed
-from evalcliff.bench.workloads import binary, continuous
+from evalcliff.dev.bench.report import markdown
+from evalcliff.dev.bench.timing import compare_end_to_end, ours, scipy_paired, timed
+from evalcliff.dev.bench.workloads import binary, continuous
 
 N_ITEMS, N_SLICES, N_RESAMPLES = 100_000, 20, 10_000
 SCIPY_SLICES = 2  # scipy runs on the first slices only (same data, same resamples)
@@ -43,7 +43,7 @@ def _row(label: str, workload: str, items: int, slices: int, t: dict[str, Any]) 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the reports; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="python -m evalcliff.bench")
+    ap = argparse.ArgumentParser(prog="python -m evalcliff.dev.bench")
     ap.add_argument("--out", type=Path, default=Path("reports"))
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args(argv)

@@ -11,7 +11,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         "# Bootstrap benchmark",
         "",
-        "`make bench` (`python -m evalcliff.bench`). Paired percentile bootstrap of the mean"
+        "`make bench` (`python -m evalcliff.dev.bench`). Paired percentile bootstrap of the mean"
         f" difference, {st['n_resamples']:,} resamples, 95% CI; one thread. Machine:"
         f" {env['cpus']} CPUs ({env['machine']}), load average before/after"
         f" {env['load_avg_before'][0]:.1f}/{env['load_avg_after'][0]:.1f} (other work on the"

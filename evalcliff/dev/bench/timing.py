@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evalcliff.bench.workloads import Workload, results_tables
+from evalcliff.dev.bench.workloads import Workload, results_tables
 from evalcliff.stats import paired_bootstrap
 
 
@@ -88,6 +88,6 @@ def compare_end_to_end(w: Workload, n_resamples: int) -> Callable[[], Any]:
     policy = Policy(n_resamples=n_resamples)
 
     def run() -> str:
-        return str(compare_runs(base, cand, policy)["verdict"])
+        return str(compare_runs(base, cand, policy).verdict)
 
     return run

@@ -1,6 +1,6 @@
 """Write the embedded model's card from its training record and a full-precision run.
 
-    python -m evalcliff.embedded.card --results reports/runs/smoke/fp16.parquet
+    python -m evalcliff.dev.embedded.card --results reports/runs/smoke/fp16.parquet
 
 Accuracy per slice and per stratum carries a 95% Wilson interval.
 """
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     config = json.loads((args.model_dir / "config.json").read_text())
     df = read_results(args.results)
     header = read_header(args.results)
+    if header is None:
+        raise SystemExit(f"{args.results}: no run header (write it with evalcliff run/report)")
     size_mb = (args.model_dir / "model.safetensors").stat().st_size / 2**20
     prior = training.get("prior_segments") or []
     total_min = training["minutes"] + sum(float(p.get("minutes", 0)) for p in prior)
@@ -88,7 +90,7 @@ synthetic tasks of evalcliff's own suite generators.
   `tokenizers` library by `evalcliff/embedded/tokenizer.py`.
 
 ## Training
-- Script: `python -m evalcliff.embedded.train` (arguments below); data generated on the fly
+- Script: `python -m evalcliff.dev.embedded.train` (arguments below); data generated on the fly
   by the suite generators with a training seed stream and a wider parameter range than the
   evaluation suites. {training["eval_prompts_banned"]} evaluation prompts were banned by
   prompt hash, so no evaluation prompt was trained on (the script asserts it by filtering).
@@ -103,9 +105,9 @@ synthetic tasks of evalcliff's own suite generators.
 
 {notes}
 ## Full-precision accuracy on `smoke`
-Variant `fp16` (stored weights, fp32 compute, greedy), suite `{header.get("suite", {}).get("name")}`
-content hash `{header.get("suite", {}).get("content_hash")}`, evalcliff
-{header.get("packages", {}).get("evalcliff")}. Intervals are 95% Wilson.
+Variant `fp16` (stored weights, fp32 compute, greedy), suite `{header.suite.name}`
+content hash `{header.suite.content_hash}`, evalcliff
+{header.packages.get("evalcliff")}. Intervals are 95% Wilson.
 
 ### Per slice
 {accuracy_table(df, ["slice"])}
@@ -114,7 +116,7 @@ content hash `{header.get("suite", {}).get("content_hash")}`, evalcliff
 {accuracy_table(df, ["slice", "stratum"])}
 
 Reproduce: `make report BASE=fp16 CAND=fp16`, then
-`python -m evalcliff.embedded.card --results reports/runs/smoke/fp16.parquet`.
+`python -m evalcliff.dev.embedded.card --results reports/runs/smoke/fp16.parquet`.
 """
     (args.model_dir / "MODEL_CARD.md").write_text(card)
     print(card)

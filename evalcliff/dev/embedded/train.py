@@ -1,6 +1,6 @@
 """Train the embedded tiny model on the project's own suite generators.
 
-    python -m evalcliff.embedded.train --minutes 40 --device cpu --out evalcliff/embedded/model
+    python -m evalcliff.dev.embedded.train --minutes 40 --device cpu --out evalcliff/embedded/model
 
 Training prompts come from the same generators as the evaluation suites but from a
 disjoint seed stream and a wider parameter range; any training prompt whose hash equals
@@ -23,6 +23,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from evalcliff.embedded import MODEL_DIR
 from evalcliff.suites.build import build_items, stratum_rng
 from evalcliff.suites.generators import get_generator
 from evalcliff.suites.items import prompt_hash
@@ -133,7 +134,7 @@ def probe(model: Any, tok: Any, device: str, per_slice: int = 8) -> dict[str, fl
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "model")
+    ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seq-len", type=int, default=640)

@@ -1,4 +1,4 @@
-"""`python -m evalcliff.stats.validation [--datasets N] [--resamples B] [--jobs J] [--out DIR]`"""
+"""`python -m evalcliff.dev.validation [--datasets N] [--resamples B] [--jobs J] [--out DIR]`"""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from evalcliff.stats.power import plan_items
-from evalcliff.stats.validation.analysis import summarize
-from evalcliff.stats.validation.experiment import Outcomes, run_scenario
-from evalcliff.stats.validation.grid import (
+from evalcliff.dev.validation.analysis import summarize
+from evalcliff.dev.validation.experiment import Outcomes, run_scenario
+from evalcliff.dev.validation.grid import (
     Settings,
     coverage_scenarios,
     margin_scenarios,
     power_scenarios,
 )
-from evalcliff.stats.validation.render import write_all
-from evalcliff.stats.validation.simulate import KAPPA, Scenario
+from evalcliff.dev.validation.render import write_all
+from evalcliff.dev.validation.simulate import KAPPA, Scenario
+from evalcliff.stats.power import plan_items
 
 
 def _plan_scenarios(margin: float) -> list[tuple[str, Scenario, float]]:
@@ -42,7 +42,7 @@ def _run(args: tuple[Scenario, Settings]) -> Outcomes:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the whole study and write the reports; returns the process exit code."""
-    ap = argparse.ArgumentParser(prog="python -m evalcliff.stats.validation")
+    ap = argparse.ArgumentParser(prog="python -m evalcliff.dev.validation")
     ap.add_argument("--datasets", type=int, default=400, help="datasets per cell")
     ap.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")

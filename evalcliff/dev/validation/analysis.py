@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from evalcliff.dev.validation.experiment import METHODS, Outcomes
+from evalcliff.dev.validation.grid import BAND, Settings, by_informative, cell_row
 from evalcliff.stats.reliability import (
     MIN_CLUSTERS,
     MIN_INFORMATIVE_CLUSTERS,
@@ -15,8 +17,6 @@ from evalcliff.stats.reliability import (
     MIN_ITEMS,
     reliability_problems,
 )
-from evalcliff.stats.validation.experiment import METHODS, Outcomes
-from evalcliff.stats.validation.grid import BAND, Settings, by_informative, cell_row
 
 NOMINAL_ONE_SIDED = 0.025  # each decision uses one bound of a two-sided 95% CI
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from evalcliff.dev.validation.simulate import Scenario, draw
+from evalcliff.gate.slices import combine, rule_status, score_status
 from evalcliff.stats.bootstrap import paired_bootstrap
 from evalcliff.stats.intervals import bca_interval
 from evalcliff.stats.reliability import MIN_UNITS
 from evalcliff.stats.resample import jackknife_means, make_units
-from evalcliff.stats.validation.simulate import Scenario, draw
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -40,13 +41,36 @@ class Outcomes:
         d = self.scenario.delta
         return (self.low[method] <= d + 1e-12) & (d - 1e-12 <= self.high[method])
 
+    def status(self, method: str, margin: float) -> npt.NDArray[np.str_]:
+        """Each dataset's slice status ("pass", "fail", "inconclusive") as the gate decides
+        it from method m's CI (see `gate_status`)."""
+        return np.array(
+            [
+                gate_status(lo, hi, int(k), margin)
+                for lo, hi, k in zip(self.low[method], self.high[method], self.units, strict=True)
+            ]
+        )
+
     def no_go(self, method: str, margin: float) -> npt.NDArray[np.bool_]:
-        """The gate's fail decision: CI high < -margin, from at least MIN_UNITS units."""
-        return (self.high[method] < -margin) & (self.units >= MIN_UNITS)
+        """Where the gate fails the slice (its NO-GO)."""
+        fail: npt.NDArray[np.bool_] = self.status(method, margin) == "fail"
+        return fail
 
     def go(self, method: str, margin: float) -> npt.NDArray[np.bool_]:
-        """The gate's pass decision: CI low > -margin, from at least MIN_UNITS units."""
-        return (self.low[method] > -margin) & (self.units >= MIN_UNITS)
+        """Where the gate passes the slice (its GO)."""
+        passed: npt.NDArray[np.bool_] = self.status(method, margin) == "pass"
+        return passed
+
+
+def gate_status(ci_low: float, ci_high: float, n_units: int, margin: float) -> str:
+    """A simulated slice's status through the gate's own decision functions: `score_status`
+    on the CI, the single-cluster rule, and `combine` with a catastrophic rule that has no
+    limit (simulated datasets carry none)."""
+    s_status = score_status(float(ci_low), float(ci_high), margin)
+    c_status = rule_status(0.0, 0.0, None)
+    if n_units < MIN_UNITS:  # as evalcliff.gate.slices.slice_row: one cluster decides nothing
+        s_status = "inconclusive"
+    return combine(s_status, c_status)
 
 
 def scenario_rng(seed: int, scenario: Scenario) -> np.random.Generator:

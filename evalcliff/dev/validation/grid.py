@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta
 
+from evalcliff.dev.validation.experiment import METHODS, Outcomes, run_scenario
+from evalcliff.dev.validation.simulate import Scenario
 from evalcliff.stats.intervals import wilson
-from evalcliff.stats.validation.experiment import METHODS, Outcomes, run_scenario
-from evalcliff.stats.validation.simulate import Scenario
 
 N_VALUES = (30, 100, 300, 1000, 5000)
 CLUSTER_SIZES = (1, 10, 30)

@@ -182,10 +182,10 @@ def markdown(s: dict[str, Any]) -> str:
     lines = [
         "# Statistics validation",
         "",
-        f"`python -m evalcliff.stats.validation` — {st['datasets']} datasets per cell,"
+        f"`python -m evalcliff.dev.validation` — {st['datasets']} datasets per cell,"
         f" {st['resamples']} bootstrap resamples each, confidence {st['confidence']},"
         f" margin {st['margin']}, seed {st['seed']}; {s.get('total_datasets', '?')} datasets"
-        f" in {s.get('elapsed_s', 0):.0f} s. Model: evalcliff/stats/validation/simulate.py.",
+        f" in {s.get('elapsed_s', 0):.0f} s. Model: evalcliff/dev/validation/simulate.py.",
         "",
     ]
     lines += _headline(s) + _informative(s) + _power(s)
