@@ -37,7 +37,18 @@ from evalcliff.errors import EvalcliffError
 from evalcliff.textio import load_yaml, read_text
 
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+def _builtin_suites_dir() -> Path:
+    """The built-in suites: the top-level suites/, installed as `evalcliff._builtin_suites`
+    (pyproject.toml maps it), so a wheel and an editable install both carry them."""
+    import importlib.resources
+
+    try:
+        return Path(str(importlib.resources.files("evalcliff._builtin_suites")))
+    except ModuleNotFoundError:  # a source checkout used without installing it
+        return Path(__file__).resolve().parents[2] / "suites"
+
+
+SUITES_DIR = _builtin_suites_dir()
 _TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 StrataGrid = dict[str, list[Any]]
@@ -169,17 +180,19 @@ class SuiteSpec(BaseModel):
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
-    """A suite YAML path from a path, or a name looked up in ./suites then the repo's suites/."""
+    """A suite YAML: a `.yaml`/`.yml` path as given; else a name, looked up as
+    ./suites/NAME.yaml in the working directory, then among the built-in suites."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml"):
         if not p.exists():
             raise EvalcliffError(f"{p}: suite file not found")
         return p
-    for base in (Path.cwd() / "suites", SUITES_DIR):
+    local = Path.cwd() / "suites"
+    for base in (local, SUITES_DIR):
         cand = base / f"{name_or_path}.yaml"
-        if cand.exists():
+        if cand.is_file():
             return cand
-    known = sorted(q.stem for q in SUITES_DIR.glob("*.yaml"))
+    known = sorted({q.stem for base in (local, SUITES_DIR) for q in base.glob("*.yaml")})
     raise EvalcliffError(f"unknown suite {name_or_path!r}; known: {known}, or pass a .yaml path")
 
 
