@@ -87,8 +87,8 @@ def command(
 
     # everything that can be refused is checked before any work
     variants = {n: resolve_variant(n, config) for n in dict.fromkeys([base, cand])}
-    load_policy(policy)
     spec = load_suite(suite)
+    load_policy(policy).check_slices(spec.slices)
     code_sandbox_tier(spec, allow_unsandboxed_code)
     out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
     items = load_items(spec, items_dir, tokenizer, None)

@@ -35,6 +35,8 @@ def score_outputs(
     items: list[Item],
     outputs: dict[str, str],
     metrics: dict[str, dict[str, Any]],
+    *,
+    allow_unsandboxed: bool = False,
 ) -> pd.DataFrame:
     """Score every item's output with its slice's scorer into the results table.
 
@@ -76,7 +78,9 @@ def score_outputs(
             s = get_scorer(scorer_name)(it, out)
             row.update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
     if code_jobs:
-        results = score_code_batch([(it, out) for _, it, out in code_jobs])
+        results = score_code_batch(
+            [(it, out) for _, it, out in code_jobs], allow_unsandboxed=allow_unsandboxed
+        )
         for (idx, _, _), s in zip(code_jobs, results, strict=True):
             rows[idx].update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
     df = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))

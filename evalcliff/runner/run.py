@@ -177,10 +177,7 @@ def code_sandbox_tier(spec: SuiteSpec, allow_unsandboxed: bool) -> str | None:
         return None
     from evalcliff.scoring import sandbox
 
-    require = getattr(sandbox, "require_isolation", None)
-    if require is not None:
-        return str(require(allow_unsandboxed))
-    return str(sandbox.detect_isolation())
+    return str(sandbox.require_isolation(allow_unsandboxed))
 
 
 def prepare_items(
@@ -254,7 +251,8 @@ def run_variant(
             header = _execute(
                 name, variant, spec, items, suite_manifest, rdir, out,
                 key=key, fingerprint=fingerprint, seed=seed, limit=limit, tier=tier,
-                force=force, on_item=on_item, on_total=on_total,
+                allow_unsandboxed=allow_unsandboxed, force=force,
+                on_item=on_item, on_total=on_total,
             )  # fmt: skip
     return RunOutcome(out, False, header, time.time() - t0)
 
@@ -273,6 +271,7 @@ def _execute(
     seed: int,
     limit: int | None,
     tier: str | None,
+    allow_unsandboxed: bool,
     force: bool,
     on_item: Callable[[], None] | None,
     on_total: Callable[[int], None] | None,
@@ -340,7 +339,7 @@ def _execute(
         for iid, m in metrics.items():
             if m.get("output_tokens") is None and not outputs[iid].startswith(ERROR_PREFIX):
                 m["output_tokens"] = len(lm.tok_encode(outputs[iid]))
-    df = score_outputs(spec, items, outputs, metrics)
+    df = score_outputs(spec, items, outputs, metrics, allow_unsandboxed=allow_unsandboxed)
     extra = lmeval.lm_eval_rows(spec, samples)
     if extra:
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)

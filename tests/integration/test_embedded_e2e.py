@@ -49,7 +49,8 @@ def test_report_fp16_vs_q4_and_aa(tmp_path: Path, mini_suite: Path) -> None:
     assert {"head", "long_context", "low_resource", "multihop_arith", "code"} == {
         s["slice"] for s in summary["slices"]
     }
-    assert summary["cand"]["model"]["quantization"]["bits"] == 4
+    assert summary["cand"]["settings"]["quantization"]["bits"] == 4
+    assert summary["cand"]["model"]["weights_fingerprint"].startswith("sha256:")
     assert summary["base"]["suite"]["content_hash"] == summary["cand"]["suite"]["content_hash"]
     html = (tmp_path / "q4" / "report.html").read_text()
     assert "<script src" not in html and "forest" in html.lower()
