@@ -31,7 +31,7 @@ def command(variants: tuple[str, ...], config: str | None, logs: str, once: bool
     `evalcliff run` and `evalcliff report` start and stop servers by themselves; this command
     is for keeping them up while other tools (or another machine) use the endpoints.
     """
-    from evalcliff.config.variants import resolve_variant
+    from evalcliff.config.variants import OpenAIVariant, resolve_variant
     from evalcliff.errors import EvalcliffError
     from evalcliff.serve import is_served, served
 
@@ -45,6 +45,7 @@ def command(variants: tuple[str, ...], config: str | None, logs: str, once: bool
     with contextlib.ExitStack() as stack:
         for n, v in resolved.items():
             api, _ = stack.enter_context(served(n, v, Path(logs)))
+            assert isinstance(api, OpenAIVariant)  # a served variant is asked over HTTP
             click.echo(f"{n}: {api.endpoints[0]}  (model {api.model!r})")
         if once:
             return

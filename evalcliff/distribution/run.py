@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from evalcliff.config.variants import HFVariant, VariantConfig
 from evalcliff.errors import EvalcliffError
-from evalcliff.results import read_results
-from evalcliff.results.io import header_path
+from evalcliff.results import read_run
 from evalcliff.suites.build import build_items
+from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
 
@@ -26,24 +25,26 @@ def divergence_table(
     base_results: Path,
     cand_results: Path,
     out_dir: Path,
+    *,
+    items: list[Item] | None = None,
 ) -> Path:
-    """Path of a parquet of per-item KL/top-1 agreement, computed once per pair of runs."""
+    """Path of a parquet of per-item KL/top-1 agreement, computed once per pair of runs.
+
+    `items` are the suite's built items (built here when None)."""
     from evalcliff.backends.hf import checkpoint_dir
     from evalcliff.distribution.hf import token_divergence
 
     if not isinstance(base, HFVariant) or not isinstance(cand, HFVariant):
         raise EvalcliffError("token divergence needs two hf variants (see supports_divergence)")
-    keys = [
-        json.loads(header_path(p).read_text()).get("run_key", "")
-        for p in (base_results, cand_results)
-    ]
+    base_run, cand_run = read_run(base_results), read_run(cand_results)
+    keys = [r.header.run_key if r.header else str(r.path) for r in (base_run, cand_run)]
     name = hashlib.sha256("|".join(keys).encode()).hexdigest()[:16]
     out = out_dir / f"divergence-{name}.parquet"
     if out.exists():
         return out
-    base_df = read_results(base_results)
+    base_df = base_run.results
     ids = set(base_df["item_id"])
-    items = [it for it in build_items(spec) if it.item_id in ids]
+    items = [it for it in (items if items is not None else build_items(spec)) if it.item_id in ids]
     outputs = dict(zip(base_df["item_id"], base_df["output"].fillna(""), strict=True))
     base_dir, _ = checkpoint_dir(base)
     cand_dir, _ = checkpoint_dir(cand)

@@ -39,18 +39,6 @@ from evalcliff.schema.variant import (
     parse_variant,
     settings_from_defaults,
 )
-from evalcliff.schema.variant import (
-    HFVariant,
-    LlamaCppVariant,
-    MockVariant,
-    OpenAIVariant,
-    Quantization,
-    ServeConfig,
-    VariantConfig,
-    VLLMVariant,
-    parse_variant,
-    settings_from_defaults,
-)
 from evalcliff.schema.version import SCHEMA_VERSION, check_version
 
 __all__ = [
@@ -60,21 +48,15 @@ __all__ = [
     "EffectiveSlicePolicy",
     "GenerationSettings",
     "HFVariant",
-    "LlamaCppVariant",
-    "MockVariant",
-    "HFVariant",
     "Headline",
     "LlamaCppVariant",
     "MockVariant",
     "ModelIdentity",
     "OpenAIVariant",
-    "OpenAIVariant",
     "PerfStats",
-    "Quantization",
     "Quantization",
     "ResultRow",
     "RunHeader",
-    "ServeConfig",
     "ServeConfig",
     "SliceManifest",
     "SliceSummary",

@@ -44,8 +44,8 @@ def test_tail_strata_counts(spec: SuiteSpec, items: list[Item]) -> None:
         assert set(strata.values()) == {sl.items_per_stratum}
         assert sl.weight > 0 and sl.margin is not None
     man = manifest(spec, items, spec.seed)
-    assert man["length_units"] == ["chars/4"]
-    assert sum(s["n"] for s in man["slices"].values()) == len(items) == man["n_items"]
+    assert man.length_units == ["chars/4"]
+    assert sum(s.n for s in man.slices.values()) == len(items) == man.n_items
 
 
 def test_tail_oversamples_the_tails(spec: SuiteSpec, items: list[Item]) -> None:
@@ -74,7 +74,10 @@ def test_long_context_lengths_and_needles(spec: SuiteSpec, items: list[Item]) ->
     for i in lc:
         cell = dict(kv.split("=") for kv in i.stratum.split(","))
         budget = parse_length(cell["len"]) - headroom
-        assert budget - 40 <= meter.count(i.prompt) == i.meta["n_tokens"] <= budget
+        # fit_haystack promises "within about two sentences (15-60 tokens)" of the budget: it
+        # stops at the first filler sentence that does not fit (babel 2.19's CLDR names made
+        # one 32k prompt land 43 under)
+        assert budget - 60 <= meter.count(i.prompt) == i.meta["n_tokens"] <= budget
         for answer in i.meta["answers"]:
             assert answer in i.prompt
         if i.meta["task"] == "single":  # the needle sits at `depth` of the haystack
