@@ -35,7 +35,10 @@ def generate(rng: Random, params: dict[str, Any]) -> list[Sample]:
     prompt = f"# {name}: {', '.join(words)}\ndef {name}({var}):\n    return"
     fn = eval(f"lambda {var}: {expr}")  # noqa: S307 - our own generated expression
     inputs = [0, 1, 2, 5, -3, 11]
-    tests = "\n".join(f"assert {name}({x}) == {fn(x)}" for x in inputs)
+    # type-strict: True == 1 == 1.0 would otherwise pass for an int answer
+    tests = "\n".join(
+        f"assert type(r := {name}({x})) is type({fn(x)}) and r == {fn(x)}" for x in inputs
+    )
     return [
         Sample(
             prompt=prompt,

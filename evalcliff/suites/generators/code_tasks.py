@@ -124,7 +124,9 @@ def _function(rng: Random, difficulty: int) -> Sample:
         f'    """{desc}\n\n    >>> {name}({example!r})\n    {fn(example)!r}\n    """\n'
     )
     tests = "def check(candidate):\n" + "".join(
-        f"    assert candidate({x!r}) == {fn(x)!r}\n" for x in inputs
+        # type-strict: True == 1 and (1,) != [1] would otherwise blur
+        f"    assert type(r := candidate({x!r})) is type({fn(x)!r}) and r == {fn(x)!r}\n"
+        for x in inputs
     )
     return Sample(
         prompt=prompt,
