@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from evalcliff.errors import EvalcliffError
 from evalcliff.gate import Policy, compare_runs, load_policy
+from evalcliff.locking import exclusive
 from evalcliff.results import read_run
 from evalcliff.schema.run import RunArtifact
 from evalcliff.schema.summary import Summary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _refuse_unpairable(base: RunArtifact, cand: RunArtifact) -> None:
@@ -61,8 +68,10 @@ def compare_files(
     summary = compare_artifacts(base, cand, load_policy(policy_path), divergence_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / "summary.json"
-    _write_atomic(summary_path, summary.model_dump_json(indent=2))
-    render_report(summary, base.results, cand.results, out_dir / "report.html")
+    # one writer per report directory: summary.json and report.html always tell one verdict
+    with exclusive(out_dir, f"report directory {out_dir}"):
+        _write_atomic(summary_path, summary.model_dump_json(indent=2))
+        render_report(summary, base.results, cand.results, out_dir / "report.html")
     return banner(summary), summary.exit_code, summary_path
 
 
@@ -85,18 +94,45 @@ def compare_artifacts(
     )
     summary = summary.model_copy(update={"base": base.header, "cand": cand.header})
     if divergence_path is not None:
-        import pandas as pd
-
         from evalcliff.distribution import attach_divergence
 
         summary = attach_divergence(
             summary,
-            pd.read_parquet(divergence_path),
+            read_divergence(divergence_path),
             policy.n_resamples,
             policy.confidence,
             policy.seed,
         )
     return summary
+
+
+DIVERGENCE_COLUMNS = {"item_id": "string", "slice": "string", "cluster_id": "string",
+                      "kl_mean": "float64", "top1_agree": "float64"}  # fmt: skip
+
+
+def read_divergence(path: Path) -> pd.DataFrame:
+    """A per-item divergence table (written by `report`), validated: EvalcliffError naming
+    the file and the column when it cannot be used."""
+    import pandas as pd
+
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's errors are not actionable as tracebacks
+        raise EvalcliffError(f"{path}: cannot read the divergence table: {exc}") from None
+    missing = [c for c in DIVERGENCE_COLUMNS if c not in df.columns]
+    if missing:
+        raise EvalcliffError(f"{path}: divergence table lacks column(s) {missing}")
+    try:
+        df = df.astype(DIVERGENCE_COLUMNS)
+    except (TypeError, ValueError) as exc:
+        raise EvalcliffError(f"{path}: divergence table has a wrong type: {exc}") from None
+    bad = ~np.isfinite(df["kl_mean"]) | (df["kl_mean"] < 0) | ~df["top1_agree"].between(0, 1)
+    if bad.any():
+        raise EvalcliffError(
+            f"{path}: item {df.loc[bad, 'item_id'].iloc[0]!r} has a KL below 0 or not finite,"
+            " or a top-1 agreement outside [0, 1]"
+        )
+    return df
 
 
 def banner(summary: Summary) -> str:

@@ -30,8 +30,13 @@ def exclusive(target: Path, what: str) -> Iterator[None]:
     `what` names the thing for the message (e.g. "results file reports/runs/smoke/q4.parquet").
     """
     path = lock_path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise EvalcliffError(
+            f"{what}: cannot write in {path.parent} ({exc.strerror}); choose a writable place"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

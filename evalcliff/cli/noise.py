@@ -17,7 +17,7 @@ from evalcliff.cli.options import config_option, load_items, policy_option, suit
 @policy_option
 @click.option(
     "--batch-size",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Batch size of the copy (default: the variant's). A different batch size exposes "
     "padding/kernel nondeterminism in the engine.",

@@ -78,3 +78,16 @@ def load_items(
             "(pass --tokenizer to `evalcliff suites build` instead)"
         )
     return read_build(spec, Path(items_dir), seed)
+
+
+def writable_dir(path: Path, what: str) -> Path:
+    """`path` created if needed; EvalcliffError (before any work) when it cannot be written."""
+    import os
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvalcliffError(f"{what} {path}: cannot create it ({exc.strerror})") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise EvalcliffError(f"{what} {path}: not a writable directory")
+    return path

@@ -15,6 +15,7 @@ from evalcliff.cli.options import (
     policy_option,
     suite_option,
     unsandboxed_option,
+    writable_dir,
 )
 
 
@@ -91,8 +92,9 @@ def command(
     load_policy(policy).check_slices(spec.slices)
     code_sandbox_tier(spec, allow_unsandboxed_code)
     out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
+    writable_dir(out_dir, "--out")
     items = load_items(spec, items_dir, tokenizer, None)
-    runs = Path(runs_dir) / spec.name
+    runs = writable_dir(Path(runs_dir) / spec.name, "--runs-dir")
     jobs_list = [
         RunJob(n, v, runs / results_name(n, limit), runs / "logs" / f"{safe_name(n)}.log")
         for n, v in variants.items()

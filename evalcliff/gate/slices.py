@@ -61,6 +61,17 @@ def rule_status(ci_low: float, ci_high: float, limit: float | None) -> Status:
     return "fail" if ci_low > limit else "inconclusive"
 
 
+def single_cluster_rule(
+    s_status: Status, c_status: Status, n_units: int, limit: float | None
+) -> tuple[Status, Status]:
+    """(score status, catastrophic status) after the single-cluster rule: with fewer than
+    MIN_UNITS resampling units the bootstrap "CI" is a point, evidence of nothing, so both
+    parts are inconclusive (a catastrophic part with no limit stays pass)."""
+    if n_units >= MIN_UNITS:
+        return s_status, c_status
+    return "inconclusive", "pass" if limit is None else "inconclusive"
+
+
 def combine(*statuses: Status) -> Status:
     """fail if any part fails, pass only if all pass, else inconclusive."""
     if "fail" in statuses:
@@ -175,10 +186,9 @@ def slice_row(
     c_status = rule_status(cat.ci_low, cat.ci_high, settings.limit)
     if settings.min_base_score is not None and base_mean <= settings.min_base_score:
         guards.append("floor")
-    if boot.n_units < MIN_UNITS:  # one cluster: its "CI" is a point, no evidence either way
+    if boot.n_units < MIN_UNITS:
         guards.append("one_cluster")
-        s_status = "inconclusive"
-        c_status = "pass" if settings.limit is None else "inconclusive"
+    s_status, c_status = single_cluster_rule(s_status, c_status, boot.n_units, settings.limit)
     unreliable: list[str] = []
     if policy.unreliable_pass == "inconclusive" and s_status == "pass":
         unreliable = reliability_problems(

@@ -9,10 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from evalcliff.dev.validation.simulate import Scenario, draw
-from evalcliff.gate.slices import combine, rule_status, score_status
+from evalcliff.gate.slices import combine, rule_status, score_status, single_cluster_rule
 from evalcliff.stats.bootstrap import paired_bootstrap
 from evalcliff.stats.intervals import bca_interval
-from evalcliff.stats.reliability import MIN_UNITS
 from evalcliff.stats.resample import jackknife_means, make_units
 
 FloatArray = npt.NDArray[np.float64]
@@ -68,9 +67,7 @@ def gate_status(ci_low: float, ci_high: float, n_units: int, margin: float) -> s
     limit (simulated datasets carry none)."""
     s_status = score_status(float(ci_low), float(ci_high), margin)
     c_status = rule_status(0.0, 0.0, None)
-    if n_units < MIN_UNITS:  # as evalcliff.gate.slices.slice_row: one cluster decides nothing
-        s_status = "inconclusive"
-    return combine(s_status, c_status)
+    return combine(*single_cluster_rule(s_status, c_status, int(n_units), None))
 
 
 def scenario_rng(seed: int, scenario: Scenario) -> np.random.Generator:
