@@ -1,9 +1,10 @@
-"""Compare two stored runs: read, check they are pairable, gate, write summary.json and
-report.html."""
+"""Compare two stored runs: read, check they are pairable, gate, write summary.json,
+report.html, junit.xml and summary.md."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,7 +54,9 @@ def compare_files(
     out_dir: Path,
     divergence_path: Path | None = None,
 ) -> tuple[str, int, Path]:
-    """Write `out_dir/summary.json` and `out_dir/report.html`; return (banner, exit code, path).
+    """Write `out_dir/summary.json`, `report.html`, `junit.xml` (one testcase per slice) and
+    `summary.md` (Markdown for a PR comment, also appended to `$GITHUB_STEP_SUMMARY` when
+    that is set); return (banner, exit code, summary.json path).
 
     Both runs are read with their headers. Two runs whose suite builds differ on a slice
     they hold are refused (EvalcliffError, exit 2). Slice margins, weights and catastrophic
@@ -63,6 +66,7 @@ def compare_files(
     Raises EvalcliffError (NoDataError when every item of a run errored) before writing.
     """
     from evalcliff.report import render_report
+    from evalcliff.report.ci import append_step_summary, junit_xml, summary_markdown
 
     base, cand = read_run(base_path), read_run(cand_path)
     summary = compare_artifacts(base, cand, load_policy(policy_path), divergence_path)
@@ -71,7 +75,15 @@ def compare_files(
     # one writer per report directory: summary.json and report.html always tell one verdict
     with exclusive(out_dir, f"report directory {out_dir}"):
         _write_atomic(summary_path, summary.model_dump_json(indent=2))
+        _write_atomic(out_dir / "junit.xml", junit_xml(summary))
+        markdown = summary_markdown(summary)
+        _write_atomic(out_dir / "summary.md", markdown)
         render_report(summary, base.results, cand.results, out_dir / "report.html")
+    try:
+        append_step_summary(markdown)
+    except OSError as exc:  # the verdict stands; the CI log says why the summary is missing
+        print(f"evalcliff: warning: cannot append to $GITHUB_STEP_SUMMARY: {exc}",
+              file=sys.stderr)  # fmt: skip
     return banner(summary), summary.exit_code, summary_path
 
 

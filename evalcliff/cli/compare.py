@@ -9,6 +9,27 @@ import click
 
 from evalcliff.cli.options import policy_option
 
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print summary.json on stdout (the verdict banner goes to stderr).",
+)
+
+
+def echo_outcome(text: str, summary_path: Path, output_format: str, *extra: str) -> None:
+    """The banner (and `extra` lines) on stdout, or with --format json the summary on
+    stdout and the rest on stderr, so a pipeline can parse stdout as it is."""
+    if output_format == "json":
+        for line in (text, *extra):
+            click.echo(line, err=True)
+        click.echo(summary_path.read_text(encoding="utf-8"))
+    else:
+        for line in (text, *extra):
+            click.echo(line)
+
 
 @click.command("compare")
 @click.option(
@@ -30,7 +51,7 @@ from evalcliff.cli.options import policy_option
     "--out",
     type=click.Path(file_okay=False),
     required=True,
-    help="Directory for report.html and summary.json.",
+    help="Directory for report.html, summary.json, junit.xml and summary.md.",
 )
 @click.option(
     "--divergence",
@@ -39,14 +60,22 @@ from evalcliff.cli.options import policy_option
     default=None,
     help="Per-item token KL / top-1 agreement parquet (written by `report`).",
 )
+@format_option
 def command(
-    base_path: str, cand_path: str, policy: str | None, out: str, divergence_path: str | None
+    base_path: str,
+    cand_path: str,
+    policy: str | None,
+    out: str,
+    divergence_path: str | None,
+    output_format: str,
 ) -> None:
     """Compare CAND against BASE on paired items; exit 0 GO, 1 NO-GO, 3 INCONCLUSIVE.
 
     Works on stored results alone, with no model. Items pair on item_id; a differing
     prompt_hash for the same id, suite builds that differ on a slice, or a run whose every
     item errored are errors (exit 2). Items that errored in either run leave the pairing.
+    Also writes junit.xml (one testcase per slice) and summary.md, appended to
+    $GITHUB_STEP_SUMMARY when that is set.
     """
     from evalcliff.compare import compare_files
 
@@ -54,5 +83,5 @@ def command(
     verdict, code, summary_path = compare_files(
         Path(base_path), Path(cand_path), policy, Path(out), div
     )
-    click.echo(verdict)
+    echo_outcome(verdict, summary_path, output_format, f"report: {Path(out) / 'report.html'}")
     sys.exit(code)

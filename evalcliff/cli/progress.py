@@ -1,4 +1,4 @@
-"""A rich progress bar for a single in-process run."""
+"""Progress for a single in-process run: a rich bar on a terminal, else plain lines."""
 
 from __future__ import annotations
 
@@ -10,18 +10,16 @@ from collections.abc import Callable, Iterator
 def progress_callbacks(
     label: str,
 ) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
-    """(on_total, on_item) callbacks driving one progress bar for the block."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    """(on_total, on_item) callbacks driving one progress bar for the block (on stderr;
+    without a terminal, a line per ~10% or 30 s)."""
+    from evalcliff.runner.progress import Bars
 
-    with Progress(
-        "[bold]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-    ) as progress:
-        task = progress.add_task(label, total=None)
+    with Bars([label]) as bars:
 
         def on_total(n: int) -> None:
-            progress.update(task, total=n)
+            bars.total(label, n)
 
         def on_item() -> None:
-            progress.advance(task)
+            bars.advance(label)
 
         yield on_total, on_item

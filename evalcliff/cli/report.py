@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evalcliff.cli.compare import echo_outcome, format_option
 from evalcliff.cli.options import (
     build_options,
     config_option,
@@ -55,6 +56,7 @@ from evalcliff.cli.options import (
     show_default=True,
     help="Token KL and top-1 agreement vs the base (hf variants only; teacher-forced).",
 )
+@format_option
 def command(
     base: str,
     cand: str,
@@ -70,6 +72,7 @@ def command(
     allow_unsandboxed_code: bool,
     force: bool,
     divergence: bool,
+    output_format: str,
 ) -> None:
     """Run BASE and CAND over a suite, compare them, and write report.html + summary.json.
 
@@ -101,14 +104,16 @@ def command(
     ]
     opts = RunOptions(limit=limit, force=force, allow_unsandboxed=allow_unsandboxed_code)
     results = run_many(jobs_list, spec, items, opts, parallel=jobs)
+    err = output_format == "json"  # stdout carries only summary.json then
     for r in results.values():
         h = r.header
         state = "reused" if r.reused else f"ran in {r.seconds:.0f}s"
         limited = f", LIMITED RUN ({h.limit} per stratum)" if h.limit is not None else ""
-        click.echo(f"{r.name}: {h.n_items} items, {h.n_errors} errors{limited}, {state}")
+        click.echo(f"{r.name}: {h.n_items} items, {h.n_errors} errors{limited}, {state}", err=err)
         if h.defaults_used and config:
             click.echo(
-                f"{r.name}: not set in {config}, defaults used: {', '.join(h.defaults_used)}"
+                f"{r.name}: not set in {config}, defaults used: {', '.join(h.defaults_used)}",
+                err=err,
             )
     paths = {n: r.out for n, r in results.items()}
     div_path = None
@@ -121,6 +126,6 @@ def command(
                 vb, vc, spec, paths[base], paths[cand], runs / "divergence", items=items
             )
     text, code, summary_path = compare_files(paths[base], paths[cand], policy, out_dir, div_path)
-    click.echo(text)
-    click.echo(f"report: {out_dir / 'report.html'}\nsummary: {summary_path}")
+    report_line = f"report: {out_dir / 'report.html'}\nsummary: {summary_path}"
+    echo_outcome(text, summary_path, output_format, report_line)
     sys.exit(code)

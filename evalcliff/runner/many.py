@@ -148,7 +148,7 @@ def run_many(
     Raises EvalcliffError naming the first variant that failed and its log; the other runs
     and every finished item are kept (running the same command again resumes).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from evalcliff.runner.progress import Bars
 
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
@@ -158,14 +158,8 @@ def run_many(
     done: dict[str, JobResult] = {}
     failed: dict[str, str] = {}
     by_name = {j.name: j for j in jobs}
-    with Progress(
-        "[bold]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as progress:
-        bars = {j.name: progress.add_task(j.name, total=None) for j in jobs}
+    # rich bars on a terminal, else a line per ~10% or 30 s (CI logs); both on stderr
+    with Bars([j.name for j in jobs]) as bars:
         try:
             while pending or running:
                 while pending and len(running) < max(1, parallel):
@@ -182,14 +176,14 @@ def run_many(
                 except queue_mod.Empty:
                     kind = ""
                 if kind == "total":
-                    progress.update(bars[name], total=payload)
+                    bars.total(name, payload)
                 elif kind == "item":
-                    progress.advance(bars[name], payload)
+                    bars.advance(name, payload)
                 elif kind == "done":
                     text, reused, seconds = payload
                     header = RunHeader.model_validate_json(text)
                     done[name] = JobResult(name, by_name[name].out, header, reused, seconds)
-                    progress.update(bars[name], total=header.n_items, completed=header.n_items)
+                    bars.complete(name, header.n_items)
                 elif kind == "error":
                     failed[name] = payload
                 for n, p in list(running.items()):
