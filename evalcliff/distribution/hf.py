@@ -11,12 +11,22 @@ position after the prompt) we compare the two next-token distributions:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from evalcliff.runner.progress import counter
 from evalcliff.suites.items import Item
+
+
+def _progress(items: list[Item]) -> Iterator[Item]:
+    """`items`, counted by a tqdm bar on a terminal, else a line per ~10% or 30 s."""
+    with counter(len(items), "token KL") as bar:
+        for it in items:
+            yield it
+            bar.update(1)
 
 
 def token_divergence(
@@ -28,7 +38,6 @@ def token_divergence(
 ) -> pd.DataFrame:
     """One row per item: item_id, slice, cluster_id, n_positions, kl_mean, top1_agree."""
     import torch
-    from tqdm import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch_dtype = getattr(torch, dtype)
@@ -39,7 +48,7 @@ def token_divergence(
     cand.eval()  # type: ignore[no-untyped-call]
     rows: list[dict[str, Any]] = []
     with torch.inference_mode():
-        for it in tqdm(items, desc="token KL", unit="item"):
+        for it in _progress(items):
             p_ids = tok.encode(it.prompt, add_special_tokens=False)
             o_ids = tok.encode(base_outputs.get(it.item_id, ""), add_special_tokens=False)
             ids = torch.tensor([p_ids + o_ids])
