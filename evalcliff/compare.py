@@ -47,28 +47,43 @@ def _write_atomic(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def read_any(path: Path, metric: str | None = None) -> RunArtifact:
+    """A run from an evalcliff results file (.parquet/.jsonl), or from lm-eval
+    `--log_samples` output (a samples_*.jsonl file or its directory; `metric` picks the
+    per-sample metric, see `evalcliff.results.lmeval_samples`)."""
+    from evalcliff.results.lmeval_samples import is_lmeval_samples, read_lmeval_samples
+
+    if is_lmeval_samples(path):
+        return read_lmeval_samples(path, metric)
+    if metric is not None:
+        raise EvalcliffError(f"{path}: --metric applies to lm-eval samples only")
+    return read_run(path)
+
+
 def compare_files(
     base_path: Path,
     cand_path: Path,
     policy_path: str | Path | None,
     out_dir: Path,
     divergence_path: Path | None = None,
+    metric: str | None = None,
 ) -> tuple[str, int, Path]:
     """Write `out_dir/summary.json`, `report.html`, `junit.xml` (one testcase per slice) and
     `summary.md` (Markdown for a PR comment, also appended to `$GITHUB_STEP_SUMMARY` when
     that is set); return (banner, exit code, summary.json path).
 
-    Both runs are read with their headers. Two runs whose suite builds differ on a slice
-    they hold are refused (EvalcliffError, exit 2). Slice margins, weights and catastrophic
-    limits default to those of the base run's suite (the candidate's when the base has no
-    header), overridden by the policy. `divergence_path` (per-item token KL / top-1
-    agreement, see `evalcliff.distribution`) adds descriptive metrics to every slice.
+    Both runs are read with their headers (`read_any`: lm-eval `--log_samples` output is read
+    too, one slice per task, `metric` choosing the per-sample metric). Two runs whose suite
+    builds differ on a slice they hold are refused (EvalcliffError, exit 2). Slice margins,
+    weights and catastrophic limits default to those of the base run's suite (the candidate's
+    when the base has no header), overridden by the policy. `divergence_path` (per-item token KL
+    / top-1 agreement, see `evalcliff.distribution`) adds descriptive metrics to every slice.
     Raises EvalcliffError (NoDataError when every item of a run errored) before writing.
     """
     from evalcliff.report import render_report
     from evalcliff.report.ci import append_step_summary, junit_xml, summary_markdown
 
-    base, cand = read_run(base_path), read_run(cand_path)
+    base, cand = read_any(base_path, metric), read_any(cand_path, metric)
     summary = compare_artifacts(base, cand, load_policy(policy_path), divergence_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / "summary.json"

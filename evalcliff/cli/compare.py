@@ -35,16 +35,17 @@ def echo_outcome(text: str, summary_path: Path, output_format: str, *extra: str)
 @click.option(
     "--base",
     "base_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     required=True,
-    help="Base variant results (.parquet or .jsonl).",
+    help="Base variant results (.parquet or .jsonl), or lm-eval --log_samples output "
+    "(a samples_*.jsonl file or its directory).",
 )
 @click.option(
     "--cand",
     "cand_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     required=True,
-    help="Candidate variant results (.parquet or .jsonl).",
+    help="Candidate variant results, in the same forms as --base.",
 )
 @policy_option
 @click.option(
@@ -60,6 +61,12 @@ def echo_outcome(text: str, summary_path: Path, output_format: str, *extra: str)
     default=None,
     help="Per-item token KL / top-1 agreement parquet (written by `report`).",
 )
+@click.option(
+    "--metric",
+    default=None,
+    help="lm-eval inputs: the per-sample metric used as score, NAME or NAME,FILTER "
+    "(e.g. exact_match,flexible-extract) [default: each task's primary metric, first filter].",
+)
 @format_option
 def command(
     base_path: str,
@@ -67,6 +74,7 @@ def command(
     policy: str | None,
     out: str,
     divergence_path: str | None,
+    metric: str | None,
     output_format: str,
 ) -> None:
     """Compare CAND against BASE on paired items; exit 0 GO, 1 NO-GO, 3 INCONCLUSIVE.
@@ -74,14 +82,15 @@ def command(
     Works on stored results alone, with no model. Items pair on item_id; a differing
     prompt_hash for the same id, suite builds that differ on a slice, or a run whose every
     item errored are errors (exit 2). Items that errored in either run leave the pairing.
-    Also writes junit.xml (one testcase per slice) and summary.md, appended to
-    $GITHUB_STEP_SUMMARY when that is set.
+    lm-eval --log_samples output of two models compares directly: one slice per task,
+    items paired on doc_id, lm-eval's prompt hashes checked. Also writes junit.xml (one
+    testcase per slice) and summary.md, appended to $GITHUB_STEP_SUMMARY when set.
     """
     from evalcliff.compare import compare_files
 
     div = Path(divergence_path) if divergence_path else None
     verdict, code, summary_path = compare_files(
-        Path(base_path), Path(cand_path), policy, Path(out), div
+        Path(base_path), Path(cand_path), policy, Path(out), div, metric
     )
     echo_outcome(verdict, summary_path, output_format, f"report: {Path(out) / 'report.html'}")
     sys.exit(code)

@@ -1,0 +1,206 @@
+"""lm-eval --log_samples output read as runs and compared (fixtures in lm-eval 0.4.x format)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from evalcliff.cli.main import cli
+from evalcliff.errors import EvalcliffError
+from evalcliff.results.lmeval_samples import is_lmeval_samples, read_lmeval_samples
+
+DATE = "2026-01-02T10-11-12.123456"
+
+
+def _h(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sample(doc_id: int, prompt: str, resp: str, target: str, flt: str, **metrics: Any) -> dict:
+    """One line as lm-eval's EvaluationTracker.save_results_samples writes it."""
+    return {
+        "doc_id": doc_id,
+        "doc": {"question": prompt, "answer": target},
+        "target": target,
+        "arguments": {"gen_args_0": {"arg_0": prompt, "arg_1": {"until": ["\n"]}}},
+        "resps": [[resp]],
+        "filtered_resps": [resp],
+        "filter": flt,
+        "metrics": list(metrics),
+        "doc_hash": _h(prompt + target),
+        "prompt_hash": _h(prompt),
+        "target_hash": _h(target),
+        **metrics,
+    }
+
+
+def write_lmeval_output(
+    root: Path,
+    model: str,
+    wrong: dict[str, set[int]],
+    n: int = 200,
+    prompt_suffix: str = "",
+    results_json: bool = True,
+) -> Path:
+    """OUTPUT_PATH/MODEL/results_DATE.json + samples_TASK_DATE.jsonl for two tasks:
+    gsm8k (exact_match, two filters) and arc_easy (acc and acc_norm, loglikelihood)."""
+    d = root / model
+    d.mkdir(parents=True)
+    lines = []
+    for i in range(n):
+        prompt = f"Q{i}: 2+{i}={prompt_suffix}"
+        ok = i not in wrong.get("gsm8k", set())
+        ans = str(2 + i) if ok else "<script>alert(1)</script>"
+        for flt in ("strict-match", "flexible-extract"):
+            lines.append(_sample(i, prompt, ans, str(2 + i), flt, exact_match=float(ok)))
+    (d / f"samples_gsm8k_{DATE}.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    arc = []
+    for i in range(n):
+        ok = i not in wrong.get("arc_easy", set())
+        s = _sample(i, f"Which? {i}", "", "A", "none", acc=1.0 if ok else 0.0, acc_norm=1.0)
+        s["filtered_resps"] = [[-0.5, ok], [-2.0, False]]
+        arc.append(s)
+    (d / f"samples_arc_easy_{DATE}.jsonl").write_text("\n".join(json.dumps(x) for x in arc))
+    if results_json:
+        results = {
+            "results": {"gsm8k": {"exact_match,strict-match": 0.5}, "arc_easy": {"acc,none": 0.5}},
+            "configs": {
+                "gsm8k": {"metric_list": [{"metric": "exact_match", "higher_is_better": True}]},
+                "arc_easy": {
+                    "metric_list": [
+                        {"metric": "acc", "higher_is_better": True},
+                        {"metric": "acc_norm", "higher_is_better": True},
+                    ]
+                },
+            },
+            "higher_is_better": {
+                "gsm8k": {"exact_match": True},
+                "arc_easy": {"acc": True, "acc_norm": True},
+            },
+            "model_name": model,
+        }
+        (d / f"results_{DATE}.json").write_text(json.dumps(results))
+    return d
+
+
+def test_directory_reads_one_slice_per_task(tmp_path: Path) -> None:
+    d = write_lmeval_output(tmp_path, "m", {"gsm8k": {1, 2}, "arc_easy": {3}})
+    assert is_lmeval_samples(d) and is_lmeval_samples(tmp_path)
+    run = read_lmeval_samples(d)
+    df = run.results
+    assert run.header is None
+    assert sorted(df["slice"].unique()) == ["arc_easy", "gsm8k"]
+    assert len(df) == 400 and df["item_id"].is_unique  # one filter per task
+    g = df[df["slice"] == "gsm8k"].set_index("item_id")
+    assert g.loc["gsm8k/1", "score"] == 0.0 and not g.loc["gsm8k/1", "correct"]
+    assert g.loc["gsm8k/0", "output"] == "2" and g.loc["gsm8k/0", "target"] == "2"
+    a = df[df["slice"] == "arc_easy"].set_index("item_id")
+    assert a.loc["arc_easy/3", "score"] == 0.0  # acc (metric_list's first), not acc_norm
+    assert a.loc["arc_easy/0", "output"].startswith("[[-0.5, true]")
+    # the --output_path (one model directory inside) reads the same
+    assert read_lmeval_samples(tmp_path).results.equals(df)
+
+
+def test_metric_override_and_filter(tmp_path: Path) -> None:
+    d = write_lmeval_output(tmp_path, "m", {"arc_easy": {3}})
+    df = read_lmeval_samples(d / f"samples_arc_easy_{DATE}.jsonl", "acc_norm").results
+    assert df["score"].eq(1.0).all() and set(df["slice"]) == {"arc_easy"}
+    gsm = read_lmeval_samples(d / f"samples_gsm8k_{DATE}.jsonl", "exact_match,flexible-extract")
+    assert len(gsm.results) == 200
+    with pytest.raises(EvalcliffError, match="no filter 'nope'"):
+        read_lmeval_samples(d / f"samples_gsm8k_{DATE}.jsonl", "exact_match,nope")
+    with pytest.raises(EvalcliffError, match="no per-sample metric 'bleu'"):
+        read_lmeval_samples(d / f"samples_gsm8k_{DATE}.jsonl", "bleu")
+
+
+def test_without_results_json_the_first_logged_metric(tmp_path: Path) -> None:
+    d = write_lmeval_output(tmp_path, "m", {"arc_easy": {3}}, results_json=False)
+    a = read_lmeval_samples(d).results.set_index("item_id")
+    assert a.loc["arc_easy/3", "score"] == 0.0
+
+
+def test_newest_file_per_task(tmp_path: Path) -> None:
+    d = write_lmeval_output(tmp_path, "m", {})
+    old = d / "samples_gsm8k_2020-01-01T00-00-00.000001.jsonl"
+    old.write_text("not even json\n")
+    assert len(read_lmeval_samples(d).results) == 400  # the 2020 file is ignored
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda s: {**s, "exact_match": 7.0}, r"not a number in \[0, 1\]"),
+        (lambda s: {k: v for k, v in s.items() if k != "prompt_hash"}, "lacks"),
+        (lambda s: {**s, "exact_match": None}, r"not a number in \[0, 1\]"),
+    ],
+)
+def test_bad_samples_are_one_line_errors(tmp_path: Path, mutate: Any, match: str) -> None:
+    d = write_lmeval_output(tmp_path, "m", {})
+    f = d / f"samples_gsm8k_{DATE}.jsonl"
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    lines[0] = mutate(lines[0])
+    f.write_text("\n".join(json.dumps(x) for x in lines))
+    with pytest.raises(EvalcliffError, match=match):
+        read_lmeval_samples(f)
+
+
+def test_lower_is_better_metric_refused(tmp_path: Path) -> None:
+    d = write_lmeval_output(tmp_path, "m", {})
+    r = d / f"results_{DATE}.json"
+    data = json.loads(r.read_text())
+    data["higher_is_better"]["gsm8k"]["exact_match"] = False
+    r.write_text(json.dumps(data))
+    with pytest.raises(EvalcliffError, match="lower-is-better"):
+        read_lmeval_samples(d)
+
+
+def test_two_models_in_one_output_path_refused(tmp_path: Path) -> None:
+    write_lmeval_output(tmp_path, "a", {})
+    write_lmeval_output(tmp_path, "b", {})
+    with pytest.raises(EvalcliffError, match="several models"):
+        read_lmeval_samples(tmp_path)
+
+
+def _compare(base: Path, cand: Path, out: Path, *extra: str) -> Any:
+    args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(out), *extra]
+    return CliRunner().invoke(cli, args)
+
+
+def test_compare_two_lmeval_runs(tmp_path: Path) -> None:
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {"gsm8k": set(range(0, 200, 4))})
+    res = _compare(base, cand, tmp_path / "r")
+    assert res.exit_code == 1, res.output
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    by = {s["slice"]: s for s in summary["slices"]}
+    assert set(by) == {"gsm8k", "arc_easy"}
+    assert by["gsm8k"]["flips_regressed"] == 50 and by["gsm8k"]["status"] == "fail"
+    assert by["arc_easy"]["delta"] == 0
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert (tmp_path / "r" / "junit.xml").exists()
+    # the same comparison on single samples files, with a metric override
+    f = f"samples_arc_easy_{DATE}.jsonl"
+    res = _compare(base / f, cand / f, tmp_path / "r2", "--metric", "acc_norm")
+    assert res.exit_code in (0, 3), res.output
+
+
+def test_compare_refuses_different_prompts(tmp_path: Path) -> None:
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {}, prompt_suffix=" (5-shot)")
+    res = _compare(base, cand, tmp_path / "r")
+    assert res.exit_code == 2 and "prompt_hash" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_metric_on_evalcliff_results_is_refused(tmp_path: Path) -> None:
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    other = tmp_path / "x.jsonl"
+    other.write_text("")
+    res = _compare(other, base, tmp_path / "r", "--metric", "acc")
+    assert res.exit_code == 2 and "--metric applies to lm-eval samples only" in res.stderr
