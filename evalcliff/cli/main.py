@@ -56,9 +56,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from evalcliff.cli import compare, noise, plan, report, run, serve, suites
+    from evalcliff.cli import compare, drift, history, noise, plan, report, run, serve, suites
 
-    modules: list[Any] = [run, compare, report, noise, suites, plan, serve]
+    modules: list[Any] = [run, compare, report, noise, suites, plan, serve, history, drift]
     for mod in modules:
         command: Callable[..., Any] = mod.command
         cli.add_command(command)  # type: ignore[arg-type]
