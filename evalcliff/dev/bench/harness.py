@@ -1,0 +1,187 @@
+"""Whole-process timings of the harness: `evalcliff run` against the bare engine, the KL pass
+against the runs, and a cached rerun against the first run.
+
+Every timing is a separate process (imports and model load included), one thread, on the
+same prompts; A and B alternate (A B A B) and the minimum of each is kept, so load from other
+work on the machine hits both sides alike. The model checkpoints are materialised once before
+timing (both sides load a ready checkpoint); each `evalcliff run` starts from an empty run
+cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BARE = Path(__file__).with_name("bare.py")
+
+_KL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from evalcliff.config.variants import resolve_variant
+from evalcliff.distribution.run import divergence_table
+from evalcliff.suites.spec import load_suite
+t0 = time.perf_counter()
+spec = load_suite(sys.argv[1])
+path = divergence_table(resolve_variant('fp16'), resolve_variant('q4'), spec,
+                        Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+print(time.perf_counter() - t0)
+"""
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "EVALCLIFF_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+
+
+def _timed(cmd: list[str], env: dict[str, str], log: Path) -> float:
+    t0 = time.perf_counter()
+    with log.open("w") as f:
+        proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}; see {log}")
+    return wall
+
+
+def _prompts(suite: str, limit: int | None, path: Path) -> int:
+    from evalcliff.runner.run import prepare_items
+    from evalcliff.suites.spec import load_suite
+
+    spec = load_suite(suite)
+    items, _ = prepare_items(spec, limit=limit)
+    with path.open("w", encoding="utf-8") as f:
+        for it in items:
+            g = spec.slices[it.slice].generation
+            rec = {"prompt": it.prompt, "max_gen_toks": g.max_gen_toks, "until": list(g.until)}
+            f.write(json.dumps(rec) + "\n")
+    return len(items)
+
+
+def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[str, Any]:
+    """Harness overhead, KL pass cost and cached-rerun cost (seconds and ratios)."""
+    from evalcliff.backends.hf import checkpoint_dir
+    from evalcliff.config.variants import resolve_variant
+
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    cache = work / "cache"
+    env = _env(cache)
+    os.environ["EVALCLIFF_CACHE"] = str(cache)  # materialise the checkpoints there, once
+    model_dir, _ = checkpoint_dir(resolve_variant("fp16"))  # type: ignore[arg-type]
+    checkpoint_dir(resolve_variant("q4"))  # type: ignore[arg-type]
+    n_items = _prompts(suite, limit, work / "prompts.jsonl")
+    exe = str(Path(sys.executable).with_name("evalcliff"))
+    lim = ["--limit", str(limit)] if limit else []
+
+    def run_cmd(variant: str) -> list[str]:
+        return [exe, "run", variant, "--suite", suite, "--out", str(work / f"{variant}.parquet")]
+
+    def fresh_run(variant: str) -> float:
+        shutil.rmtree(cache / "runs", ignore_errors=True)
+        (work / f"{variant}.parquet").unlink(missing_ok=True)
+        return _timed(run_cmd(variant) + lim, env, work / f"run-{variant}.log")
+
+    bare_cmd = [sys.executable, str(BARE), str(work / "prompts.jsonl"), str(model_dir)]
+    ours, bare = [], []
+    for r in range(repeats):
+        print(f"harness: evalcliff run fp16 ({r + 1}/{repeats})", file=sys.stderr)
+        ours.append(fresh_run("fp16"))
+        print(f"harness: bare transformers loop ({r + 1}/{repeats})", file=sys.stderr)
+        bare.append(_timed(bare_cmd + [str(work / "bare.jsonl")], env, work / "bare.log"))
+    print("harness: cached rerun", file=sys.stderr)
+    cached = _timed(run_cmd("fp16") + lim, env, work / "rerun.log")
+    agree = _agreement(work / "fp16.parquet", work / "bare.jsonl")
+    print("harness: evalcliff run q4, then the KL pass", file=sys.stderr)
+    q4 = _timed(run_cmd("q4") + lim, env, work / "run-q4.log")
+    kl_proc_t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _KL_SCRIPT, suite, str(work / "fp16.parquet"),
+         str(work / "q4.parquet"), str(work / "divergence")],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    kl_process = time.perf_counter() - kl_proc_t0
+    kl_call = float(out.stdout.strip().splitlines()[-1])
+    runs = min(ours) + q4
+    return {
+        "suite": suite,
+        "limit": limit,
+        "items": n_items,
+        "repeats": repeats,
+        "evalcliff_run_s": ours,
+        "bare_loop_s": bare,
+        "overhead_ratio": min(ours) / min(bare),
+        "overhead_goal": 1.10,
+        "outputs_identical_share": agree,
+        "cached_rerun_s": cached,
+        "cached_rerun_ratio": cached / min(ours),
+        "cached_rerun_goal": 0.05,
+        "run_q4_s": q4,
+        "kl_call_s": kl_call,
+        "kl_process_s": kl_process,
+        "kl_share_of_runs": kl_call / runs,
+        "kl_goal": 0.25,
+    }
+
+
+def _agreement(run: Path, bare: Path) -> float:
+    """Share of items whose evalcliff output equals the bare loop's (same item order)."""
+    from evalcliff.results import read_run
+
+    df = read_run(run).results
+    ours = df["output"].tolist()
+    theirs = [json.loads(line) for line in bare.read_text(encoding="utf-8").splitlines()]
+    if len(ours) != len(theirs):
+        return float("nan")
+    same = sum(a == b for a, b in zip(ours, theirs, strict=True))
+    return float(same) / max(1, len(ours))
+
+
+def section(quick: bool, work: Path) -> dict[str, Any]:
+    """Quick: 2 items per stratum of smoke (60 items), A B A B; full: all 774 items."""
+    r = harness(work, suite="smoke", limit=2 if quick else None, repeats=2)
+    r["markdown"] = markdown(r)
+    return r
+
+
+def markdown(r: dict[str, Any]) -> list[str]:
+    """The section's table."""
+    lim = "all" if r["limit"] is None else f"--limit {r['limit']}"
+    what = f"{r['items']} items ({lim})"
+
+    def ok(x: float, goal: float) -> str:
+        return "within" if x <= goal else "OVER"
+
+    return [
+        "## Harness overhead, KL pass, cached rerun",
+        "",
+        f"Suite `{r['suite']}`, {what}; whole processes (imports and model load included),"
+        " one thread, fresh run cache, alternated A B A B, minimum of each. The bare engine"
+        " is a `transformers` generate loop over the same prompts (greedy, batch 1, same"
+        " max_gen_toks and stop strings, no scoring: `evalcliff/dev/bench/bare.py`);"
+        f" {100 * r['outputs_identical_share']:.1f}% of its outputs equal evalcliff's.",
+        "",
+        "| measure | seconds | ratio | goal |",
+        "|---|---|---|---|",
+        f"| `evalcliff run fp16` vs bare loop | {min(r['evalcliff_run_s']):.2f} vs"
+        f" {min(r['bare_loop_s']):.2f} | {r['overhead_ratio']:.2f}x |"
+        f" <= {r['overhead_goal']:.2f}x ({ok(r['overhead_ratio'], r['overhead_goal'])}) |",
+        f"| KL pass (`divergence_table`) vs both runs | {r['kl_call_s']:.2f} vs"
+        f" {min(r['evalcliff_run_s']) + r['run_q4_s']:.2f} | {100 * r['kl_share_of_runs']:.0f}% |"
+        f" <= {100 * r['kl_goal']:.0f}% ({ok(r['kl_share_of_runs'], r['kl_goal'])}) |",
+        f"| cached rerun vs first run | {r['cached_rerun_s']:.2f} vs"
+        f" {min(r['evalcliff_run_s']):.2f} | {100 * r['cached_rerun_ratio']:.1f}% |"
+        f" <= {100 * r['cached_rerun_goal']:.0f}%"
+        f" ({ok(r['cached_rerun_ratio'], r['cached_rerun_goal'])}) |",
+        "",
+        f"All runs: evalcliff {', '.join(f'{x:.2f}' for x in r['evalcliff_run_s'])} s; bare"
+        f" {', '.join(f'{x:.2f}' for x in r['bare_loop_s'])} s. The KL pass is timed inside"
+        f" its process ({r['kl_process_s']:.2f} s whole process).",
+        "",
+    ]
