@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
+
+DB_ENV = "EVALCLIFF_DB"  # evalcliff.history.DB_ENV, kept here so the CLI starts without pandas
 
 db_option = click.option(
     "--db",
@@ -151,3 +155,51 @@ def prune(
     for r in gone:
         click.echo(f"{verb} run {r.id} ({r.variant}, {r.at})")
     click.echo(f"{verb} {len(gone)} run(s)")
+
+
+def record_options(f: Any) -> Any:
+    """--db and --tag for commands that record their finished runs (`run`, `report`)."""
+    f = click.option(
+        "--tag", "record_tags", multiple=True,
+        help="KEY=VALUE tag for the runs recorded with --db, repeatable (e.g. engine=vllm-0.9).",
+    )(f)  # fmt: skip
+    return click.option(
+        "--db", "record_db", type=click.Path(dir_okay=False), default=None, envvar=DB_ENV,
+        help=f"Record the finished run(s) in this history database (also ${DB_ENV}); "
+        "nothing is recorded when neither is given.",
+    )(f)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """Records finished runs in a history database (checked before any work)."""
+
+    db: Path
+    tags: dict[str, str]
+
+    def record(self, paths: list[Path], err: bool = False) -> list[int]:
+        from evalcliff.history import HistoryStore
+        from evalcliff.results import read_run
+
+        ids = []
+        with HistoryStore(self.db) as store:
+            for p in paths:
+                run_id = store.add(read_run(p), tags=self.tags)
+                ids.append(run_id)
+                click.echo(f"history: recorded {p} as run {run_id} in {self.db}", err=err)
+        return ids
+
+
+def recorder(db: str | None, tags: tuple[str, ...]) -> Recorder | None:
+    """A Recorder for --db/--tag (None without a db); EvalcliffError on bad tags or a db
+    that cannot be opened, before any work."""
+    from evalcliff.errors import EvalcliffError
+    from evalcliff.history import HistoryStore, parse_tags
+
+    parsed = parse_tags(tags)
+    if not db:
+        if tags:
+            raise EvalcliffError(f"--tag needs --db (or ${DB_ENV}): the tags label recorded runs")
+        return None
+    HistoryStore(db).close()  # created and migrated now: a bad path fails before the run
+    return Recorder(Path(db), parsed)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from evalcliff.cli.compare import echo_outcome, format_option
+from evalcliff.cli.history import record_options, recorder
 from evalcliff.cli.options import (
     build_options,
     config_option,
@@ -57,6 +58,7 @@ from evalcliff.cli.options import (
     help="Token KL and top-1 agreement vs the base (hf variants only; teacher-forced).",
 )
 @format_option
+@record_options
 def command(
     base: str,
     cand: str,
@@ -73,6 +75,8 @@ def command(
     force: bool,
     divergence: bool,
     output_format: str,
+    record_db: str | None,
+    record_tags: tuple[str, ...],
 ) -> None:
     """Run BASE and CAND over a suite, compare them, and write report.html + summary.json.
 
@@ -96,6 +100,7 @@ def command(
     code_sandbox_tier(spec, allow_unsandboxed_code)
     out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
     writable_dir(out_dir, "--out")
+    history = recorder(record_db, record_tags)
     items = load_items(spec, items_dir, tokenizer, None)
     runs = writable_dir(Path(runs_dir) / spec.name, "--runs-dir")
     jobs_list = [
@@ -116,6 +121,8 @@ def command(
                 err=err,
             )
     paths = {n: r.out for n, r in results.items()}
+    if history is not None:
+        history.record(list(paths.values()), err=err)
     div_path = None
     if divergence:
         from evalcliff.distribution.run import divergence_table, supports_divergence

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from evalcliff.cli.history import record_options, recorder
 from evalcliff.cli.options import (
     build_options,
     config_option,
@@ -32,6 +33,7 @@ from evalcliff.cli.options import (
 @build_options
 @unsandboxed_option
 @click.option("--force", is_flag=True, help="Recompute every item, even cached or finished ones.")
+@record_options
 def command(
     variant: str,
     suite: str,
@@ -43,6 +45,8 @@ def command(
     tokenizer: str | None,
     allow_unsandboxed_code: bool,
     force: bool,
+    record_db: str | None,
+    record_tags: tuple[str, ...],
 ) -> None:
     """Run VARIANT (a built-in name or one defined in --config) over a suite.
 
@@ -58,6 +62,7 @@ def command(
     from evalcliff.suites.spec import load_suite
 
     v = resolve_variant(variant, config)
+    history = recorder(record_db, record_tags)
     spec = load_suite(suite)
     items = load_items(spec, items_dir, tokenizer, seed)
     path = Path(out) if out else Path("reports/runs") / spec.name / results_name(variant, limit)
@@ -84,3 +89,5 @@ def command(
     )
     if h.defaults_used and config:
         click.echo(f"{variant}: not set in {config}, defaults used: {', '.join(h.defaults_used)}")
+    if history is not None:
+        history.record([outcome.results_path])
