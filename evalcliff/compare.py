@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,7 @@ def compare_files(
     out_dir: Path,
     divergence_path: Path | None = None,
     metric: str | None = None,
+    prompts: Mapping[str, str] | None = None,
 ) -> tuple[str, int, Path]:
     """Write `out_dir/summary.json`, `report.html`, `junit.xml` (one testcase per slice) and
     `summary.md` (Markdown for a PR comment, also appended to `$GITHUB_STEP_SUMMARY` when
@@ -78,6 +80,7 @@ def compare_files(
     weights and catastrophic limits default to those of the base run's suite (the candidate's
     when the base has no header), overridden by the policy. `divergence_path` (per-item token KL
     / top-1 agreement, see `evalcliff.distribution`) adds descriptive metrics to every slice.
+    `prompts` (item_id -> prompt text) shows the prompts in the report's flips browser.
     Raises EvalcliffError (NoDataError when every item of a run errored) before writing.
     """
     from evalcliff.report import render_report
@@ -93,7 +96,7 @@ def compare_files(
         _write_atomic(out_dir / "junit.xml", junit_xml(summary))
         markdown = summary_markdown(summary)
         _write_atomic(out_dir / "summary.md", markdown)
-        render_report(summary, base.results, cand.results, out_dir / "report.html")
+        render_report(summary, base.results, cand.results, out_dir / "report.html", prompts)
     try:
         append_step_summary(markdown)
     except OSError as exc:  # the verdict stands; the CI log says why the summary is missing

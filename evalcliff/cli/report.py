@@ -132,7 +132,10 @@ def command(
             div_path = divergence_table(
                 vb, vc, spec, paths[base], paths[cand], runs / "divergence", items=items
             )
-    text, code, summary_path = compare_files(paths[base], paths[cand], policy, out_dir, div_path)
+    prompts = {it.item_id: it.prompt for it in items}  # for the report's flips browser
+    text, code, summary_path = compare_files(
+        paths[base], paths[cand], policy, out_dir, div_path, prompts=prompts
+    )
     report_line = f"report: {out_dir / 'report.html'}\nsummary: {summary_path}"
     echo_outcome(text, summary_path, output_format, report_line)
     sys.exit(code)

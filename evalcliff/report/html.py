@@ -1,12 +1,18 @@
 """The self-contained HTML report: one file, plotly.js inlined once, no network references.
 
-Everything shown comes from summary.json (and, for the regressed examples, the two per-item
-results tables). Values are escaped by the template (autoescape on); the only markup passed
-through unescaped is the plotly bundle and plotly's own figure fragments.
+Everything shown comes from summary.json (and, for the flips browser and the marginal
+CIs, the two per-item results tables). Values are escaped by the template (autoescape on);
+the only markup passed through unescaped is the compressed plotly bundle (base85 text) and the
+figures' JSON (with `<`, `>` and `&` escaped).
+
+Size: plotly.js (4.8 MB) is inlined gzip-compressed and base85-encoded (~1.8 MB), and the
+page decompresses it with the browser's DecompressionStream, then draws the figures.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 from collections.abc import Mapping
@@ -21,8 +27,10 @@ from plotly.offline import get_plotlyjs
 
 from evalcliff import __version__
 from evalcliff.report import formatting as fmt
-from evalcliff.report.examples import regressed_examples
-from evalcliff.report.figures import figure_html, forest_figure, strata_figure
+from evalcliff.report import verdict as verdict_box
+from evalcliff.report.examples import flipped_items
+from evalcliff.report.figures import figure_json, forest_figure
+from evalcliff.report.strata import marginals, ordered_strata, valid_pairs
 from evalcliff.schema.run import MemoryEstimate, Percentiles, RunHeader
 from evalcliff.schema.summary import Summary, Verdict
 
@@ -75,15 +83,31 @@ def _environment() -> Environment:
     return env
 
 
+# Base85 over printable ASCII without " & ' - / < > \ ` : nothing in it can end a script
+# element or start an HTML comment inside it, and it is 8% smaller than base64.
+B85_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "\"&'-/<>\\`")
+_RFC1924 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+
+
+def b85(data: bytes) -> str:
+    """`data` zero-padded to a multiple of 4 bytes, 5 characters per 4 bytes, big-endian,
+    in `B85_ALPHABET` (the page's decoder cuts the padding using the true length)."""
+    padded = data + b"\0" * (-len(data) % 4)
+    table = bytes.maketrans(_RFC1924, B85_ALPHABET.encode("ascii"))
+    return base64.b85encode(padded).translate(table).decode("ascii")
+
+
 @lru_cache(maxsize=1)
-def _plotly_bundle() -> Markup:
+def _plotly_bundle() -> tuple[Markup, int]:
+    """plotly.js gzip-compressed (deterministic: no timestamp), base85 text and byte length."""
     js: str = get_plotlyjs()
-    if "</script" in js.lower():  # would end the inline <script> early
-        raise RuntimeError("the plotly.js bundle contains '</script'; cannot inline it")
-    return Markup(js)
+    packed = gzip.compress(js.encode("utf-8"), compresslevel=9, mtime=0)
+    return Markup(b85(packed)), len(packed)
 
 
 def _value_text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"  # 0.7999999999999998 -> 0.8
     if isinstance(value, list | tuple):
         return json.dumps(list(value), ensure_ascii=False, default=str)
     if isinstance(value, Mapping):
@@ -103,76 +127,90 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _percentiles(p: Percentiles, digits: int) -> str:
-    parts = [p.p50, p.p95, p.p99]
-    if all(v is None for v in parts):
-        return fmt.MISSING
-    return " / ".join(fmt.MISSING if v is None else f"{v:.{digits}f}" for v in parts)
+def _ratio(b: float | None, c: float | None, lower_is_better: bool) -> tuple[str, str]:
+    """(candidate ÷ base as '×0.52', 'better'/'worse'/'' for colouring)."""
+    if b is None or c is None or b <= 0:
+        return fmt.MISSING, ""
+    r = c / b
+    if abs(r - 1) < 0.005:
+        return "×1.00", ""
+    better = (r < 1) if lower_is_better else (r > 1)
+    return f"×{r:.2f}", "better" if better else "worse"
 
 
-def _number(v: float | None, digits: int) -> str:
-    return fmt.MISSING if v is None else f"{v:.{digits}f}"
+def _num(v: float | None, digits: int, unit: str = "") -> str:
+    return fmt.MISSING if v is None else f"{v:,.{digits}f}{unit}"
 
 
-def _perf_cells(h: RunHeader | None) -> list[str]:
-    if h is None:
-        return [fmt.MISSING] * 6
-    p = h.perf
-    return [
-        _number(p.requests_per_s, 2),
-        _number(p.output_tokens_per_s, 1),
-        _percentiles(p.latency_s, 3),
-        _percentiles(p.ttft_s, 3),
-        _percentiles(p.itl_s, 4),
-        _number(p.requests_computed, 0),
-    ]
+def _p(p: Percentiles | None, key: str) -> float | None:
+    return None if p is None else getattr(p, key)
 
 
-PERF_LABELS = (
-    "requests/s",
-    "output tokens/s",
-    "latency p50 / p95 / p99 (s)",
-    "time to first token p50 / p95 / p99 (s)",
-    "inter-token gap p50 / p95 / p99 (s)",
-    "requests computed (this process)",
+# (label, how to read the value from a header, digits, unit, lower is better)
+_PERF: tuple[tuple[str, Any, int, str, bool], ...] = (
+    ("requests / s", lambda h: h.perf.requests_per_s, 2, "", False),
+    ("output tokens / s", lambda h: h.perf.output_tokens_per_s, 1, "", False),
+    ("latency p50", lambda h: h.perf.latency_s.p50, 3, " s", True),
+    ("latency p95", lambda h: h.perf.latency_s.p95, 3, " s", True),
+    ("latency p99", lambda h: h.perf.latency_s.p99, 3, " s", True),
+    ("time to first token p50", lambda h: h.perf.ttft_s.p50, 3, " s", True),
+    ("time to first token p95", lambda h: h.perf.ttft_s.p95, 3, " s", True),
+    ("inter-token gap p50", lambda h: h.perf.itl_s.p50, 4, " s", True),
 )
 
 
-def _mib(m: MemoryEstimate | None, key: str) -> str:
+def _mem(h: RunHeader | None, key: str) -> float | None:
+    m: MemoryEstimate | None = None if h is None else h.model.memory_estimate
     v: int | None = None if m is None else getattr(m, key)
-    return fmt.MISSING if v is None else f"{v / 2**20:.2f}"
+    return None if v is None else v / 2**20
 
 
 def perf_rows(base: RunHeader | None, cand: RunHeader | None) -> list[dict[str, str]]:
-    """Cost/latency rows (base vs candidate) from the run headers' `perf`; [] without
-    headers."""
+    """Cost rows {label, base, cand, ratio, cls} from the run headers' `perf` and memory
+    estimate; ratio = candidate ÷ base, `cls` 'better'/'worse'. Rows with no value on
+    either side are left out; [] without headers."""
     if base is None and cand is None:
         return []
-    rows = [
-        {"label": label, "base": b, "cand": c}
-        for label, b, c in zip(PERF_LABELS, _perf_cells(base), _perf_cells(cand), strict=True)
-    ]
-    mb = base.model.memory_estimate if base is not None else None
-    mc = cand.model.memory_estimate if cand is not None else None
-    if mb is not None or mc is not None:
-        rows.append(
-            {
-                "label": "weights, deployed estimate (MiB)",
-                "base": _mib(mb, "weights_bytes"),
-                "cand": _mib(mc, "weights_bytes"),
-            }
-        )
-        known = mb if mb is not None else mc
-        assert known is not None
-        rows.append(
-            {
-                "label": f"weights + fp16 KV cache at {known.context} tokens ×"
-                f" {known.concurrency} (MiB)",
-                "base": _mib(mb, "total_bytes"),
-                "cand": _mib(mc, "total_bytes"),
-            }
-        )
+    rows: list[dict[str, str]] = []
+
+    def add(label: str, b: float | None, c: float | None, digits: int, unit: str,
+            lower: bool) -> None:  # fmt: skip
+        if b is None and c is None:
+            return
+        ratio, cls = _ratio(b, c, lower)
+        rows.append({"label": label, "base": _num(b, digits, unit),
+                     "cand": _num(c, digits, unit), "ratio": ratio, "cls": cls})  # fmt: skip
+
+    for label, get, digits, unit, lower in _PERF:
+        add(label, get(base) if base else None, get(cand) if cand else None, digits, unit, lower)
+    add("weights (deployed estimate)", _mem(base, "weights_bytes"), _mem(cand, "weights_bytes"),
+        2, " MiB", True)  # fmt: skip
+    known = next((h.model.memory_estimate for h in (base, cand)
+                  if h is not None and h.model.memory_estimate is not None), None)  # fmt: skip
+    if known is not None:
+        kv = f"KV cache (fp16) at {known.context:,} tokens × {known.concurrency}"
+        add(kv, _mem(base, "kv_cache_bytes"), _mem(cand, "kv_cache_bytes"), 2, " MiB", True)
+        add("weights + KV cache", _mem(base, "total_bytes"), _mem(cand, "total_bytes"), 2,
+            " MiB", True)  # fmt: skip
     return rows
+
+
+def simulated_quantization(header: RunHeader | None) -> str | None:
+    """A note when `header`'s quantization is simulated (weights rounded, then dequantized
+    to a float dtype for compute): its latency says nothing about a low-bit kernel."""
+    if header is None or header.backend != "hf":
+        return None
+    q = header.settings.get("quantization")
+    if not isinstance(q, Mapping):
+        return None
+    bits = q.get("bits")
+    dtype = header.model.compute_dtype or header.settings.get("dtype") or "float"
+    return (
+        f"{header.variant}: {bits}-bit quantization is simulated (round-to-nearest, then"
+        f" dequantized to {dtype} for compute). Its accuracy is the quantized model's; its"
+        " latency and throughput are those of the float model and not representative of a"
+        " low-bit kernel. The memory row is the deployed estimate."
+    )
 
 
 def metadata_rows(base: Mapping[str, Any], cand: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -200,26 +238,91 @@ def _header(header: RunHeader | None) -> dict[str, Any]:
     return {} if header is None else header.model_dump(mode="json")
 
 
+def run_facts(h: RunHeader | None) -> dict[str, str]:
+    """Model, weights hash and dates for the page header."""
+    if h is None:
+        return {}
+    m = h.model
+    model = m.path or m.model_name or ", ".join(m.endpoints) or fmt.MISSING
+    fp = m.weights_fingerprint or fmt.MISSING
+    return {
+        "variant": h.variant,
+        "backend": h.backend,
+        "model": model,
+        "fingerprint": fp if len(fp) <= 23 else fp[:23] + "…",
+        "started": (h.started_at or fmt.MISSING)[:19].replace("T", " "),
+        "finished": (h.finished_at or fmt.MISSING)[:19].replace("T", " "),
+    }
+
+
+def _marginal_views(
+    summary: Summary, pairs: pd.DataFrame | None
+) -> list[dict[str, Any]]:
+    by_slice: dict[str, pd.DataFrame] = {}
+    if pairs is not None:
+        by_slice = {str(k): g for k, g in pairs.groupby("slice", sort=False)}
+    many = len(summary.slices) > 8
+    out = []
+    for sl in summary.slices:
+        dims = marginals(sl, by_slice.get(sl.slice) if pairs is not None else None,
+                         summary.policy.confidence)  # fmt: skip
+        if dims:
+            out.append({"slice": sl, "dims": dims, "open": not many or sl.status != "pass"})
+    return out
+
+
+def _bar(lo: object, d: object, hi: object, scale: float) -> dict[str, float] | None:
+    """CSS percentages for a CI bar on an axis [-scale, +scale] points."""
+    x, a, b = fmt.as_float(d), fmt.as_float(lo), fmt.as_float(hi)
+    if x is None:
+        return None
+
+    def pos(v: float) -> float:
+        return round(min(100.0, max(0.0, 50 + 50 * v * 100 / scale)), 2)
+
+    left = pos(a if a is not None else x)
+    right = pos(b if b is not None else x)
+    return {"left": left, "width": max(right - left, 0.4), "dot": pos(x)}
+
+
 def build_context(
-    summary: Summary, base: pd.DataFrame | None, cand: pd.DataFrame | None
+    summary: Summary,
+    base: pd.DataFrame | None,
+    cand: pd.DataFrame | None,
+    prompts: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The template's variables for `summary` (see `render_report`)."""
     verdict_text, verdict_class = VERDICTS[summary.verdict]
     slices = summary.slices
     worst = next((s for s in slices if s.slice == summary.headline.worst_slice), None)
     base_hdr, cand_hdr = _header(summary.base), _header(summary.cand)
-    strata = strata_figure(slices)
-    examples = None
+    order = [s.slice for s in slices]
+    flips = None
+    flips_total = 0
+    pairs = None
     if base is not None and cand is not None:
-        examples = regressed_examples(base, cand, [s.slice for s in slices])
+        flips, flips_total = flipped_items(base, cand, order, prompts)
+        pairs = valid_pairs(base, cand)
+    views = _marginal_views(summary, pairs)
+    # one axis for every bar of the marginal views: the largest |CI bound|, at least 5 pts
+    extent = [abs(x) for v in views for rows in v["dims"].values() for m in rows
+              for x in (m.ci_low, m.ci_high, m.delta) if x is not None]  # fmt: skip
+    scale = max(5.0, 100 * max(extent, default=0.0))
     policy = summary.policy.model_dump(mode="json")
+    first_caption, worst_caption = verdict_box.captions(summary)
+    notes = [n for n in (simulated_quantization(summary.base),
+                         simulated_quantization(summary.cand)) if n]  # fmt: skip
     return {
         "verdict_text": verdict_text,
         "verdict_class": verdict_class,
         "reasons": summary.reasons,
         "warnings": summary.warnings,
+        "next_step": verdict_box.next_step(summary),
+        "drivers": verdict_box.drivers(summary),
         "has_kl": any(s.kl_mean is not None for s in slices),
         "headline": summary.headline,
+        "headline_caption": first_caption,
+        "worst_caption": worst_caption,
         "worst": worst,
         "ci_label": f"{summary.policy.confidence * 100:g}% CI",
         "n_paired": summary.n_paired,
@@ -227,17 +330,25 @@ def build_context(
         "n_errors_base": summary.n_errors_base,
         "n_errors_cand": summary.n_errors_cand,
         "slices": slices,
-        "has_strata": strata is not None,
-        "forest_html": figure_html(forest_figure(slices), "forest-plot") if slices else None,
-        "strata_html": figure_html(strata, "strata-plot") if strata is not None else None,
-        "examples": examples,
+        "strata_rows": {s.slice: ordered_strata(s.strata) for s in slices if s.strata},
+        "marginal_views": views,
+        "bar_scale": scale,
+        "forest_html": figure_json(forest_figure(slices), "forest-plot") if slices else None,
+        "flip_items": flips,
+        "flips_total": flips_total,
+        "flip_slices": list(dict.fromkeys(f.slice for f in flips or [])),
         "base_variant": summary.base_label,
         "cand_variant": summary.cand_label,
+        "base_facts": run_facts(summary.base),
+        "cand_facts": run_facts(summary.cand),
         "metadata": metadata_rows(base_hdr, cand_hdr),
         "perf": perf_rows(summary.base, summary.cand),
+        "perf_notes": notes,
         "policy_rows": [{"key": k, "value": v} for k, v in flatten(policy).items()],
         "version": __version__,
-        "plotly_js": _plotly_bundle(),
+        "plotly_gz": _plotly_bundle()[0],
+        "plotly_gz_bytes": _plotly_bundle()[1],
+        "b85_alphabet": B85_ALPHABET,
     }
 
 
@@ -246,19 +357,24 @@ def render_report(
     base: pd.DataFrame | None,
     cand: pd.DataFrame | None,
     out_path: Path,
+    prompts: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the report for `summary` to `out_path`; return that path.
 
     The file is one self-contained UTF-8 HTML page that works offline: plotly.js is inlined
-    once, figures are embedded, and nothing is loaded over the network. Fractions are shown
-    as points (x100, one decimal), missing numbers as '—'. When `base` and `cand` (per-item
-    results tables) are both given, up to 5 regressed items per slice are shown; all model
-    output and every summary string is HTML-escaped. Parent directories are created and the
-    file is replaced atomically. Raises ValueError if a results table lacks item_id, slice,
-    correct or output.
+    once (compressed), figures are embedded as JSON, and nothing is loaded over the network.
+    Fractions are shown as points (x100, one decimal), missing numbers as '—'. When `base`
+    and `cand` (per-item results tables) are both given, every flipped item is listed in a
+    filterable browser (prompt from `prompts`, item_id -> text, or a `prompt` column), and
+    the marginal Δ per strata dimension gets CIs. All model output and every summary string
+    is HTML-escaped. Parent directories are created and the file is replaced atomically.
+    Raises ValueError if a results table lacks item_id, slice, correct or output. Linear in
+    slices, strata and items.
     """
     page = (
-        _environment().get_template("report.html.j2").render(**build_context(summary, base, cand))
+        _environment()
+        .get_template("report.html.j2")
+        .render(**build_context(summary, base, cand, prompts), bar=_bar)
     )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

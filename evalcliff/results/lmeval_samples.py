@@ -12,7 +12,8 @@ Mapping to the results contract: `item_id` = `TASK/doc_id` (the pairing key), `s
 the task, `prompt_hash` = lm-eval's (so two runs that saw different prompts are refused),
 `score` = the task's primary metric for one filter, `correct` = score >= 0.5 (for 0/1
 metrics: the metric itself), `output` = the filtered response, `stratum` = "all",
-`catastrophic` = false.
+`catastrophic` = false, and an extra `prompt` column (the first request's context) for
+the report.
 
 Primary metric: `METRIC` or `METRIC,FILTER` when given (`--metric`), else the first entry
 of the task's `metric_list` in results_*.json, else the sample's first metric; the filter
@@ -135,6 +136,15 @@ def _output_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _prompt(arguments: object) -> str:
+    """The first request's context (lm-eval logs `{"gen_args_0": {"arg_0": context, ...}}`)."""
+    if isinstance(arguments, dict):
+        first = arguments.get("gen_args_0")
+        if isinstance(first, dict) and isinstance(first.get("arg_0"), str):
+            return str(first["arg_0"])
+    return ""
+
+
 def _score(value: object, path: Path, task: str, metric: str, doc_id: object) -> float:
     if isinstance(value, bool):
         return float(value)
@@ -199,6 +209,7 @@ def _task_rows(
                 "latency_s": None,
                 "ttft_s": None,
                 "output_tokens": None,
+                "prompt": _prompt(s.get("arguments")),
             }
         )
     return rows
@@ -230,5 +241,5 @@ def read_lmeval_samples(path: str | Path, metric: str | None = None) -> RunArtif
     rows: list[dict[str, Any]] = []
     for task, f in tasks.items():
         rows += _task_rows(f, task, metric, defaults.get(task, []), better.get(task))
-    df = pd.DataFrame(rows, columns=list(RESULT_COLUMNS)).astype(RESULT_COLUMNS)
+    df = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, "prompt"]).astype(RESULT_COLUMNS)
     return RunArtifact(path=path, header=None, results=df)
