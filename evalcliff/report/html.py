@@ -30,9 +30,9 @@ from evalcliff.report import formatting as fmt
 from evalcliff.report import verdict as verdict_box
 from evalcliff.report.examples import flipped_items
 from evalcliff.report.figures import figure_json, forest_figure
-from evalcliff.report.strata import marginals, ordered_strata, valid_pairs
+from evalcliff.report.strata import Marginal, marginals, ordered_strata, valid_pairs
 from evalcliff.schema.run import MemoryEstimate, Percentiles, RunHeader
-from evalcliff.schema.summary import Summary, Verdict
+from evalcliff.schema.summary import SliceSummary, Summary, Verdict
 
 VERDICTS: dict[Verdict, tuple[str, str]] = {
     "go": ("GO", "go"),
@@ -267,8 +267,20 @@ def _marginal_views(
         dims = marginals(sl, by_slice.get(sl.slice) if pairs is not None else None,
                          summary.policy.confidence)  # fmt: skip
         if dims:
-            out.append({"slice": sl, "dims": dims, "open": not many or sl.status != "pass"})
+            out.append({"slice": sl, "dims": dims, "open": not many or sl.status != "pass",
+                        "scale": _scale(sl, dims)})  # fmt: skip
     return out
+
+
+_NICE = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def _scale(sl: SliceSummary, dims: Mapping[str, list[Marginal]]) -> float:
+    """One slice's bar axis, ±points: a round number just beyond its largest |Δ| and its
+    margin (CI ends beyond it are clipped at the edge)."""
+    biggest = max([abs(m.delta) for rows in dims.values() for m in rows if m.delta is not None]
+                  + [sl.margin], default=0.0)  # fmt: skip
+    return next((x for x in _NICE if x >= 110 * biggest), 100.0)
 
 
 def _bar(lo: object, d: object, hi: object, scale: float) -> dict[str, float] | None:
@@ -304,10 +316,6 @@ def build_context(
         flips, flips_total = flipped_items(base, cand, order, prompts)
         pairs = valid_pairs(base, cand)
     views = _marginal_views(summary, pairs)
-    # one axis for every bar of the marginal views: the largest |CI bound|, at least 5 pts
-    extent = [abs(x) for v in views for rows in v["dims"].values() for m in rows
-              for x in (m.ci_low, m.ci_high, m.delta) if x is not None]  # fmt: skip
-    scale = max(5.0, 100 * max(extent, default=0.0))
     policy = summary.policy.model_dump(mode="json")
     first_caption, worst_caption = verdict_box.captions(summary)
     notes = [n for n in (simulated_quantization(summary.base),
@@ -332,7 +340,6 @@ def build_context(
         "slices": slices,
         "strata_rows": {s.slice: ordered_strata(s.strata) for s in slices if s.strata},
         "marginal_views": views,
-        "bar_scale": scale,
         "forest_html": figure_json(forest_figure(slices), "forest-plot") if slices else None,
         "flip_items": flips,
         "flips_total": flips_total,

@@ -120,9 +120,10 @@ def next_step(summary: Summary) -> str:
     fails = [s.slice for s in summary.slices if s.status == "fail"]
     undecided = [s.slice for s in summary.slices if s.status == "inconclusive"]
     if summary.verdict == "no-go" and fails:
+        lose = "loses more than its margin" if len(fails) == 1 else "lose more than their margins"
         return (
-            f"Do not swap as is: {', '.join(fails)} lose more than their margin. Keep that"
-            f" traffic on {summary.base_label} or try a finer quantization."
+            f"Do not swap as is: {', '.join(fails)} {lose}. Keep that traffic on"
+            f" {summary.base_label} or try a finer quantization."
         )
     if summary.verdict == "no-go":
         return (
