@@ -202,6 +202,7 @@ def run_many(
                             text, reused, seconds = payload
                             header = RunHeader.model_validate_json(text)
                             done[name] = JobResult(name, by_name[name].out, header, reused, seconds)
+                            bars.complete(name, header.n_items)
                         elif kind == "error":
                             failed[name] = payload
         except BaseException:
