@@ -201,3 +201,14 @@ def test_bars_without_a_terminal_write_lines() -> None:
     assert "\r" not in text and "\x1b" not in text
     assert "fp16: 20/20 (100%)" in text and "q2: 20/20 (100%)" in text
     assert len(text.splitlines()) <= 12
+
+
+def test_counter_without_a_terminal_is_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from evalcliff.runner.progress import counter
+
+    with counter(50, "token KL") as bar:
+        for _ in range(50):
+            bar.update(1)
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.splitlines()[-1].startswith("token KL: 50/50 (100%)")
+    assert len(err.splitlines()) == 10
