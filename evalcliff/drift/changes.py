@@ -11,10 +11,11 @@ from evalcliff.drift.model import Change
 from evalcliff.history.store import StoredRun
 
 PROMPTING_KEYS = ("prompting", "system_prompt", "chat_template")
+WEIGHTS_KEYS = ("quantization", "gguf_quant", "dtype", "compute_dtype", "materialized", "model")
 DECODING_KEYS = (
     "temperature", "top_p", "top_k", "max_tokens", "max_gen_toks", "seed", "stop",
-    "repetition_penalty", "presence_penalty", "frequency_penalty", "dtype", "quantization",
-    "gguf_quant", "max_model_len", "tensor_parallel_size", "data_parallel_size", "n_ctx",
+    "repetition_penalty", "presence_penalty", "frequency_penalty", "max_model_len",
+    "tensor_parallel_size", "data_parallel_size", "n_ctx",
 )  # fmt: skip
 
 
@@ -22,6 +23,8 @@ def _kind_of_setting(key: str) -> str:
     low = key.lower()
     if any(k in low for k in PROMPTING_KEYS):
         return "prompting"
+    if low in WEIGHTS_KEYS:
+        return "weights"
     if any(k == low for k in DECODING_KEYS) or "generation" in low or "sampling" in low:
         return "decoding"
     return "settings"
@@ -31,7 +34,9 @@ def _diff_maps(kind: str, prefix: str, a: dict[str, Any], b: dict[str, Any]) -> 
     out = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            k = kind if kind != "settings" else _kind_of_setting(key)
+            k = kind
+            if kind in ("settings", "model") and _kind_of_setting(key) != "settings":
+                k = _kind_of_setting(key)
             out.append(Change(kind=k, field=f"{prefix}{key}", baseline=a.get(key),
                               latest=b.get(key)))  # fmt: skip
     return out
@@ -66,7 +71,7 @@ def run_changes(baseline: StoredRun, latest: StoredRun) -> list[Change]:
         mb = b.model.model_dump(exclude={"server", "weights_fingerprint", "memory_estimate"})
         details_a, details_b = ma.pop("details") or {}, mb.pop("details") or {}
         out += _diff_maps("model", "model.", ma, mb)
-        out += _diff_maps("settings", "model.details.", details_a, details_b)
+        out += _diff_maps("model", "model.details.", details_a, details_b)
         for line in a.suite.differences(b.suite):
             out.append(Change(kind="suite", field="suite", baseline=None, latest=line))
         for key in ("name", "version", "seed", "limit", "content_hash"):

@@ -52,7 +52,8 @@ class DriftSlice(BaseModel):
 
 class Change(BaseModel):
     """One difference between the baseline run and the latest: `kind` is fingerprint,
-    engine, decoding, prompting, settings, model, suite, packages or tags."""
+    weights (quantization, dtype, the materialized copy), engine (what the server said),
+    decoding, prompting, settings, model, suite, packages or tags."""
 
     model_config = ConfigDict(extra="forbid")
 
