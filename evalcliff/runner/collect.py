@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from evalcliff.errors import ERROR_PREFIX
 from evalcliff.runner import journal
 from evalcliff.schema.run import RESULT_COLUMNS
 from evalcliff.scoring import get_scorer
+from evalcliff.scoring.score import Score
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
@@ -30,6 +32,53 @@ def per_item_metrics(hashes: dict[str, str], rdir: Path) -> dict[str, dict[str, 
     return out
 
 
+class EarlyCodeScorer:
+    """Scores code-slice outputs in the sandbox while generation goes on.
+
+    `offer(context, response)` is called as each request finishes; a response to a code
+    item's prompt starts its sandboxed tests on a background thread (one sandbox at a time,
+    so generation keeps a core). `score(item_id, output)` is that score when it was computed
+    for exactly this output, else None (the caller scores it then). Scoring is a pure
+    function of (item, output), so early and late scores are the same numbers.
+    """
+
+    def __init__(self, spec: SuiteSpec, items: list[Item], allow_unsandboxed: bool) -> None:
+        self.allow_unsandboxed = allow_unsandboxed
+        self.by_prompt: dict[str, list[Item]] = {}
+        for it in items:
+            sl = spec.slices[it.slice]
+            if sl.scorer == "code" and sl.lm_eval_task is None:
+                self.by_prompt.setdefault(it.prompt, []).append(it)
+        self.futures: dict[tuple[str, str], Future[Score]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def offer(self, context: str, response: Any) -> None:
+        """A finished request: start scoring it if it answers a code item."""
+        todo = self.by_prompt.get(context)
+        if not todo or not isinstance(response, str) or response.startswith(ERROR_PREFIX):
+            return
+        from evalcliff.scoring.code import score_code
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-code")
+        for it in todo:
+            key = (it.item_id, response)
+            if key not in self.futures:
+                self.futures[key] = self._pool.submit(
+                    score_code, it, response, self.allow_unsandboxed
+                )
+
+    def score(self, item_id: str, output: str) -> Score | None:
+        """The early score of `output` for `item_id` (waits for it), or None."""
+        fut = self.futures.get((item_id, output))
+        return None if fut is None else fut.result()
+
+    def close(self) -> None:
+        """Stop: unstarted work is dropped, a running sandbox finishes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def score_outputs(
     spec: SuiteSpec,
     items: list[Item],
@@ -37,10 +86,12 @@ def score_outputs(
     metrics: dict[str, dict[str, Any]],
     *,
     allow_unsandboxed: bool = False,
+    early: EarlyCodeScorer | None = None,
 ) -> pd.DataFrame:
     """Score every item's output with its slice's scorer into the results table.
 
     A failed request (output starting with ERROR_PREFIX) becomes an `error` row with score 0.
+    Code items that `early` already scored for the same output take that score.
     """
     from evalcliff.scoring.code import score_code_batch
 
@@ -73,7 +124,11 @@ def score_outputs(
         elif out.startswith(ERROR_PREFIX):
             row.update(output="", error=out[len(ERROR_PREFIX) :])
         elif scorer_name == "code":
-            code_jobs.append((len(rows) - 1, it, out))
+            s = early.score(it.item_id, out) if early is not None else None
+            if s is None:
+                code_jobs.append((len(rows) - 1, it, out))
+            else:
+                row.update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)
         else:
             s = get_scorer(scorer_name)(it, out)
             row.update(score=s.score, correct=s.correct, catastrophic=s.catastrophic)

@@ -159,13 +159,20 @@ def request_hash(args: Any) -> str:
 
 
 class JournalHook:
-    """Wraps lm-eval's CacheHook: forwards `add_partial`, then journals the item and calls
-    `on_item` (progress)."""
+    """Wraps lm-eval's CacheHook: forwards `add_partial`, then journals the item, calls
+    `on_item` (progress) and `on_result(context, response)` (early scoring)."""
 
-    def __init__(self, inner: Any, journal: Path, on_item: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        journal: Path,
+        on_item: Callable[[], None] | None,
+        on_result: Callable[[str, Any], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.journal = journal
         self.on_item = on_item
+        self.on_result = on_result
         self._last = time.perf_counter()
 
     def add_partial(self, attr: str, req: Any, res: Any) -> None:
@@ -179,14 +186,21 @@ class JournalHook:
             f.write(json.dumps(rec) + "\n")
         if self.on_item is not None:
             self.on_item()
+        if self.on_result is not None and attr == "generate_until" and req:
+            self.on_result(str(req[0]), res)
 
 
-def install_journal(lm: Any, journal: Path, on_item: Callable[[], None] | None = None) -> None:
+def install_journal(
+    lm: Any,
+    journal: Path,
+    on_item: Callable[[], None] | None = None,
+    on_result: Callable[[str, Any], None] | None = None,
+) -> None:
     """Make `lm.set_cache_hook` wrap whatever hook lm-eval installs in a JournalHook."""
     original = lm.set_cache_hook
 
     def set_cache_hook(hook: Any) -> None:
-        original(JournalHook(hook, journal, on_item))
+        original(JournalHook(hook, journal, on_item, on_result))
 
     lm.set_cache_hook = set_cache_hook
 

@@ -31,7 +31,7 @@ from evalcliff.locking import exclusive
 from evalcliff.paths import cache_dir
 from evalcliff.results.io import read_run, write_run
 from evalcliff.runner import journal, lmeval
-from evalcliff.runner.collect import per_item_metrics, score_outputs
+from evalcliff.runner.collect import EarlyCodeScorer, per_item_metrics, score_outputs
 from evalcliff.runner.identity import run_key, safe_name, weights_fingerprint
 from evalcliff.runner.perf import inter_token_gaps, run_perf
 from evalcliff.schema.manifest import SuiteManifest
@@ -301,7 +301,8 @@ def _execute(
         refused = _too_long(lm, spec, items, chat)
         if refused:
             raw_identity.setdefault("context_length", lmeval.context_budget(lm, chat)[0])  # type: ignore[index]
-        lmeval.install_journal(lm, journal_path, on_item)
+        early = EarlyCodeScorer(spec, items, allow_unsandboxed)
+        lmeval.install_journal(lm, journal_path, on_item, early.offer)
         if hasattr(lm, "metrics_path"):
             lm.metrics_path = metrics_path
         done_before = len(journal.read_latencies(journal_path))
@@ -317,8 +318,10 @@ def _execute(
                 chat=chat, system_prompt=variant.system_prompt, seed=seed,
             )  # fmt: skip
         except (KeyboardInterrupt, EvalcliffError):
+            early.close()
             raise
         except Exception as exc:
+            early.close()
             raise EvalcliffError(
                 f"variant {name!r} failed after partial progress "
                 f"({exc.__class__.__name__}: {exc}); finished items are kept in {rdir} "
@@ -332,14 +335,19 @@ def _execute(
         server: ServerInfo | None = None
         if hasattr(lm, "server_info"):
             server = lm.server_info()
-    outputs, hashes = lmeval.collect_outputs(samples, spec, runnable)
-    outputs.update({iid: ERROR_PREFIX + why for iid, why in refused.items()})
-    metrics = per_item_metrics(hashes, rdir)
-    if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer
-        for iid, m in metrics.items():
-            if m.get("output_tokens") is None and not outputs[iid].startswith(ERROR_PREFIX):
-                m["output_tokens"] = len(lm.tok_encode(outputs[iid]))
-    df = score_outputs(spec, items, outputs, metrics, allow_unsandboxed=allow_unsandboxed)
+    try:
+        outputs, hashes = lmeval.collect_outputs(samples, spec, runnable)
+        outputs.update({iid: ERROR_PREFIX + why for iid, why in refused.items()})
+        metrics = per_item_metrics(hashes, rdir)
+        if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer
+            for iid, m in metrics.items():
+                if m.get("output_tokens") is None and not outputs[iid].startswith(ERROR_PREFIX):
+                    m["output_tokens"] = len(lm.tok_encode(outputs[iid]))
+        df = score_outputs(
+            spec, items, outputs, metrics, allow_unsandboxed=allow_unsandboxed, early=early
+        )
+    finally:
+        early.close()
     extra = lmeval.lm_eval_rows(spec, samples)
     if extra:
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)

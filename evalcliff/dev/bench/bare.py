@@ -17,7 +17,12 @@ def main(argv: list[str]) -> int:
     """Generate every prompt of argv[0] with the checkpoint argv[1]; outputs to argv[2]."""
     prompts_path, model_dir, out_path = argv[:3]
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        StoppingCriteriaList,
+        StopStringCriteria,
+    )
 
     torch.set_num_threads(1)
     tok = AutoTokenizer.from_pretrained(model_dir)
@@ -27,17 +32,20 @@ def main(argv: list[str]) -> int:
     outputs = []
     with open(prompts_path, encoding="utf-8") as f:
         requests = [json.loads(line) for line in f]
+    stops: dict[tuple[str, ...], StoppingCriteriaList] = {}  # built once per stop set
     with torch.inference_mode():
         for req in requests:
             until = list(req["until"]) + ([eos] if eos not in req["until"] else [])
+            key = tuple(until)
+            if key not in stops:
+                stops[key] = StoppingCriteriaList([StopStringCriteria(tok, until)])
             ids = tok(req["prompt"], return_tensors="pt", add_special_tokens=False).input_ids
             out = model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
                 max_new_tokens=int(req["max_gen_toks"]),
                 do_sample=False,
-                stop_strings=until,
-                tokenizer=tok,
+                stopping_criteria=stops[key],
                 pad_token_id=tok.pad_token_id,
             )
             text = str(tok.decode(out[0, ids.shape[1] :].tolist()))
