@@ -88,7 +88,7 @@ def _pts(x: float | None) -> str:
 def _svg(points: list[TrendPoint], margin: float) -> str:
     """One slice's trend: delta (points) with its CI band, zero and −margin lines, markers
     coloured by status (ringed when the chart alarms), dashed lines where something changed."""
-    w, h, left, right, top, bottom = 720, 240, 56, 16, 16, 48
+    w, h, left, right, top, bottom = 760, 240, 96, 16, 16, 48
     vals = [v for p in points for v in (p.ci_low, p.ci_high, p.delta) if v is not None]
     lo = min([*vals, -margin, 0.0]) - 0.01
     hi = max([*vals, 0.0]) + 0.01
@@ -141,7 +141,8 @@ def _svg(points: list[TrendPoint], margin: float) -> str:
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1000px;color:#1f2328}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #d0d7de;padding:4px 8px;
 text-align:left}.stable,.pass{color:#1a7f37}.drifted,.fail{color:#cf222e}
-.inconclusive{color:#9a6700}.warn{background:#fff8c5;padding:6px}code{font-size:90%}"""
+.inconclusive{color:#9a6700}.warn{background:#fff8c5;padding:6px}
+code{font-size:90%;word-break:break-all}"""
 
 
 def render_html(report: DriftReport) -> str:

@@ -121,3 +121,36 @@ def test_drift_bad_input_is_exit_2(tmp_path: Path) -> None:
         res = runner.invoke(cli, ["drift", "prod", "--baseline", "1", "--db", str(db),
                                   "--out", str(tmp_path / "o"), "--mlflow"])  # fmt: skip
         assert res.exit_code == 2 and "pip install mlflow" in res.output
+
+
+def test_mlflow_export_with_a_stand_in(tmp_path: Path, monkeypatch: object) -> None:
+    import sys
+    import types
+    from contextlib import contextmanager
+    from typing import Any
+
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    logged: dict[str, Any] = {}
+    fake = types.ModuleType("mlflow")
+
+    @contextmanager
+    def start_run(run_name: str) -> Any:
+        logged["run_name"] = run_name
+        yield
+
+    fake.start_run = start_run  # type: ignore[attr-defined]
+    fake.log_params = lambda p: logged.update(params=p)  # type: ignore[attr-defined]
+    fake.log_metrics = lambda m: logged.update(metrics=m)  # type: ignore[attr-defined]
+    fake.log_dict = lambda d, name: logged.update(artifact=name)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    runner = CliRunner()
+    db = tmp_path / "h.db"
+    for _, p in _files(tmp_path, 0.0, weeks=2):
+        _add(runner, db, p)
+    res = runner.invoke(cli, ["drift", "prod", "--baseline", "previous", "--db", str(db),
+                              "--out", str(tmp_path / "o"), "--mlflow"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert logged["run_name"] == "drift-prod-2" and logged["artifact"] == "drift.json"
+    assert logged["metrics"]["head.delta"] == 0.0 and logged["params"]["status"] == "stable"
