@@ -204,3 +204,20 @@ def test_metric_on_evalcliff_results_is_refused(tmp_path: Path) -> None:
     other.write_text("")
     res = _compare(other, base, tmp_path / "r", "--metric", "acc")
     assert res.exit_code == 2 and "--metric applies to lm-eval samples only" in res.stderr
+
+
+GENUINE = Path(__file__).parent / "data" / "lmeval_dummy"
+
+
+def test_genuine_lmeval_output(tmp_path: Path) -> None:
+    """Written by lm-eval 0.4 itself (simple_evaluate with its dummy model, --log_samples,
+    EvaluationTracker), cut to 5 docs: read as one slice, paired with itself."""
+    run = read_lmeval_samples(GENUINE)
+    df = run.results
+    assert list(df["item_id"]) == [f"toyadd/{i}" for i in range(5)]
+    assert set(df["output"]) == {"lol"} and list(df["target"]) == ["1", "2", "3", "4", "5"]
+    assert df["score"].eq(0.0).all() and df["prompt"].iloc[0] == "What is 0+1?"
+    res = _compare(GENUINE, GENUINE / "dummy", tmp_path / "r")
+    assert res.exit_code in (0, 3), res.output
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert [s["slice"] for s in summary["slices"]] == ["toyadd"]
