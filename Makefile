@@ -60,9 +60,11 @@ wheel-check: $(VENV)/.installed
 	BUILD_PY=$(PY) PYTHON=$(PYTHON) bash .ci/wheel-check
 
 # Dev tools live in evalcliff/dev (a clone's editable install; not in the wheel).
-# Bootstrap speed vs scipy.stats.bootstrap -> reports/bench.{json,md}
+# Harness overhead vs a bare transformers loop, KL pass, cached rerun, bootstrap vs scipy,
+# paired vs unpaired items, report render -> reports/bench.{json,md}. Quick (a few minutes)
+# by default; FULL=1 times the whole smoke suite.
 bench: $(VENV)/.installed
-	$(PY) -m evalcliff.dev.bench
+	OMP_NUM_THREADS=1 $(PY) -m evalcliff.dev.bench $(if $(FULL),--full)
 
 # Simulation study of the CIs and the gate -> reports/stats-validation.{md,json} + power figure
 validate-stats: $(VENV)/.installed
