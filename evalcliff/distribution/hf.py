@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalcliff.runner.progress import counter
+from evalcliff.runner.progress import counter, interactive
 from evalcliff.suites.items import Item
 
 # Sequences per forward pass, and padded tokens per batch (CPU memory and cache-friendly).
@@ -55,6 +55,10 @@ def token_divergence(
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    if not interactive():  # its "Loading weights" bar is carriage returns in a CI log
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     torch_dtype = getattr(torch, dtype)
     tok = AutoTokenizer.from_pretrained(base_dir)
