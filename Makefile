@@ -14,12 +14,13 @@ OUT ?= reports/$(BASE)-vs-$(CAND)
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast test-slow check clean help bench validate-stats wheel-check
+.PHONY: report test test-fast test-slow check clean help bench validate-stats wheel-check drift
 
 help:
 	@echo "make report BASE=fp16 CAND=q4 [SUITE=smoke CONFIG=variants.toml POLICY=policy.yaml]"
 	@echo "make test | make test-slow (llama.cpp GGUF) | make check | make wheel-check | make clean"
 	@echo "dev tools (evalcliff/dev, not in the wheel): make bench | make validate-stats"
+	@echo "make drift [DRIFT_LIMIT=20]: weekly drift review demo (fp16 -> q4 -> q2 history)"
 
 # torch is installed first and pinned to the CPU build: the package metadata only states a
 # range (torch>=2.6), and an unpinned torch with none installed pulls a multi-GB CUDA build.
@@ -70,5 +71,12 @@ bench: $(VENV)/.installed
 validate-stats: $(VENV)/.installed
 	$(PY) -m evalcliff.dev.validation
 
+# The weekly drift review on the embedded default: fp16, q4 and q2 recorded as nine weekly
+# runs of one served name whose weights silently change; about 5 min on 2 cores.
+# -> reports/drift-demo/drift.{json,html,prom} + history.db
+DRIFT_LIMIT ?= 20
+drift: $(VENV)/.installed
+	$(PY) -m evalcliff.dev.drift_demo --out reports/drift-demo --limit $(DRIFT_LIMIT)
+
 clean:
-	rm -rf .evalcliff reports/runs reports/*-vs-*
+	rm -rf .evalcliff reports/runs reports/*-vs-* reports/drift-demo reports/drift

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "evalcliff.cli.main", "run", variant, "--suite", a.suite,
                "--limit", str(a.limit), "--out", str(paths[variant])]  # fmt: skip
         print("$", " ".join(cmd[2:]), flush=True)
-        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        # its own run caches (kept in --out, so a second `make drift` reuses the runs)
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+               "EVALCLIFF_CACHE": os.environ.get("EVALCLIFF_CACHE", str(a.out / "cache"))}
         if subprocess.run(cmd, env=env).returncode != 0:
             return 2
     db = a.out / "history.db"
