@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from evalcliff.gate import Policy
 from evalcliff.report import render_report
-from evalcliff.report.examples import flipped_items, regressed_examples
+from evalcliff.report.examples import flipped_items
 from evalcliff.report.formatting import ci_points, p_value, percent, points, signed_points
 from evalcliff.report.html import B85_ALPHABET, b85
 from evalcliff.schema import ModelIdentity, RunHeader, SliceSummary, SuiteManifest, Summary
@@ -302,16 +302,14 @@ def test_bad_verdict_is_an_error() -> None:
         Summary.model_validate(data)
 
 
-def test_regressed_examples_pick_and_order() -> None:
+def test_flipped_items_order_and_clipping() -> None:
     base, cand = sample_frames()
-    ex = regressed_examples(base, cand, ["code", "head"], per_slice=5, max_chars=300)
-    assert [e.slice for e in ex][:2] == ["code", "head"]
-    assert {e.slice for e in ex} == set(SLICES)
-    first = ex[0]
-    assert first.total == 6 and len(first.items) == 5
-    assert first.items[0].item_id == "code-5" and first.items[0].cand_catastrophic
-    assert all(it.item_id not in ("code-6", "code-7") for it in first.items)
-    long = next(it for it in first.items if it.item_id == "code-0")
+    items, total = flipped_items(base, cand, ["code", "head"], max_chars=300)
+    assert total == 30
+    assert [i.slice for i in items][:12] == ["code"] * 6 + ["head"] * 6
+    assert items[0].item_id == "code-5" and items[0].cand_catastrophic
+    assert all(it.item_id not in ("code-6", "code-7") for it in items)
+    long = next(it for it in items if it.item_id == "code-0")
     assert long.cand_output.cut == len(IMG) + 400 - 300 and long.cand_output.text.endswith("…")
 
 
