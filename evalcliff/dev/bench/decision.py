@@ -70,7 +70,45 @@ def decision(quick: bool) -> dict[str, Any]:
                     ),
                 }
             )
-    return {"rows": rows, "power": 0.8, "confidence": 0.95, "goal_ratio": 10.0}
+    return {
+        "rows": rows,
+        "sequential": sequential_rows(quick),
+        "power": 0.8,
+        "confidence": 0.95,
+        "goal_ratio": 10.0,
+    }
+
+
+def sequential_rows(quick: bool, looks: int = 4) -> list[dict[str, Any]]:
+    """The 4-look design (evalcliff.stats.sequential) against the fixed-n plan, simulated:
+    P(pass), P(fail) and mean items at true differences 0, -m/2, -m and -2m."""
+    from evalcliff.stats.sequential import sequential_plan, simulate_sequential
+
+    reps = 2000 if quick else 20000
+    out = []
+    for margin, flip in ((0.02, 0.05), (0.05, 0.10), (0.05, 0.15)):
+        plan = sequential_plan(margin, flip, looks)
+        for delta in (0.0, -margin / 2, -margin, -2 * margin):
+            seq = simulate_sequential(margin, flip, delta, plan.max_items, looks, reps, seed=1)
+            fix = simulate_sequential(margin, flip, delta, plan.fixed_items, 1, reps, seed=1)
+            out.append(
+                {
+                    "margin": margin,
+                    "flip_rate": flip,
+                    "true_delta": delta,
+                    "looks": looks,
+                    "max_items": plan.max_items,
+                    "fixed_items": plan.fixed_items,
+                    "seq_p_pass": seq.p_pass,
+                    "seq_p_fail": seq.p_fail,
+                    "seq_mean_items": seq.mean_items,
+                    "fixed_p_pass": fix.p_pass,
+                    "fixed_p_fail": fix.p_fail,
+                    "items_saved": 1.0 - seq.mean_items / plan.fixed_items,
+                    "reps": reps,
+                }
+            )
+    return out
 
 
 def markdown(r: dict[str, Any]) -> list[str]:
@@ -92,6 +130,26 @@ def markdown(r: dict[str, Any]) -> list[str]:
             f"| {row['margin']:.2f} | {row['base_accuracy']:.2f} | {row['flip_rate']:.2f} |"
             f" {row['paired_items']:,} | {row['unpaired_items_per_variant']:,} |"
             f" {row['ratio']:.1f}x | {row['paired_simulated_power']:.3f} |"
+        )
+    lines += [
+        "",
+        "### Sequential mode (opt-in design, `evalcliff.stats.sequential`)",
+        "",
+        "Four equal looks with O'Brien-Fleming bounds (one-sided 2.5% per direction, as the"
+        " fixed gate's 95% CI), sized to the same power; simulated 0/1 slices"
+        f" ({r['sequential'][0]['reps']:,} per row). 'saved' = 1 - mean items / fixed-n items.",
+        "",
+        "| margin | flip rate | true delta | max / fixed items | P(pass) seq / fixed |"
+        " P(fail) seq / fixed | mean items | saved |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for q in r["sequential"]:
+        lines.append(
+            f"| {q['margin']:.2f} | {q['flip_rate']:.2f} | {q['true_delta']:+.3f} |"
+            f" {q['max_items']:,} / {q['fixed_items']:,} |"
+            f" {q['seq_p_pass']:.3f} / {q['fixed_p_pass']:.3f} |"
+            f" {q['seq_p_fail']:.3f} / {q['fixed_p_fail']:.3f} |"
+            f" {q['seq_mean_items']:.0f} | {100 * q['items_saved']:.0f}% |"
         )
     return lines + [""]
 
