@@ -26,7 +26,7 @@ from scipy.stats import norm
 
 from evalcliff.drift.control import DEFAULT_CHART, EwmaChart, standardize
 from evalcliff.schema import GenerationSettings, SliceManifest, SuiteManifest
-from evalcliff.schema.run import ModelIdentity, RunArtifact, RunHeader
+from evalcliff.schema.run import RESULT_COLUMNS, ModelIdentity, RunArtifact, RunHeader
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -109,9 +109,7 @@ def synthetic_artifact(
         finished_at=stamp,
         n_items=len(df),
     )
-    from evalcliff.results.io import _coerce
-
-    return RunArtifact(path=path, header=header, results=_coerce(df, path))
+    return RunArtifact(path=path, header=header, results=df.astype(RESULT_COLUMNS))
 
 
 def weekly_history(
