@@ -52,6 +52,8 @@ def cli() -> None:
     evalcliff compare --base A --cand B --out D compare two stored runs (no model)
     evalcliff suites show smoke                 strata x counts x weights
     evalcliff serve q4_gguf --config V.toml     start servers, stop them on Ctrl-C
+    evalcliff history add R.parquet --db H.db   record a run in the history
+    evalcliff drift prod --baseline prod        weekly drift review of a served variant
     """
 
 
