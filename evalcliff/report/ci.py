@@ -24,7 +24,9 @@ VERDICT_ICON = {"go": "✅", "no-go": "❌", "inconclusive": "⚠️"}
 STATUS_ICON = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive"}
 # Characters XML 1.0 cannot hold at all (even escaped): model text may contain them.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+# What could start markup in a cell or a list item: code, emphasis, links/images (need
+# "["), HTML and entities, headings, tables, strikethrough. "(" and "+" stay readable.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 
 
 def _xml(text: str) -> str:

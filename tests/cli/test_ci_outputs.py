@@ -149,14 +149,14 @@ def test_hostile_names_are_escaped(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert "<script>" not in xml_text
     assert next(root.iter("testcase")).get("name") == name.replace("\x07", "\ufffd")
     md = (tmp_path / "r" / "summary.md").read_text()
-    assert "<script>" not in md and "](http" not in md
+    assert "<script>" not in md and "[l](http" not in md and "\\[l\\](http" in md
     row = next(line for line in md.splitlines() if "alert" in line)
     assert row.count(" | ") == row.replace("\\|", "").count(" | ")  # no extra column
 
 
 def test_md_escape() -> None:
     assert md_escape("a|b\nc") == "a\\|b c"
-    assert md_escape("<b>[x](y)") == "\\<b\\>\\[x\\]\\(y\\)"
+    assert md_escape("<b>[x](y)") == "\\<b\\>\\[x\\](y)"
 
 
 def test_junit_and_markdown_from_a_summary_without_slices() -> None:
