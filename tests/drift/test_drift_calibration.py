@@ -34,3 +34,11 @@ def test_false_alarm_rate_and_delays_as_stated() -> None:
     assert decline["gate_median_weeks"] > decline["chart_median_weeks"]
     assert table["step_5pt_at_week_5"]["chart_median_weeks"] <= 3
     assert DEFAULT_CHART.lam == 0.25 and DEFAULT_CHART.limit == 2.75  # what was calibrated
+
+
+def test_pipeline_check_runs_through_drift_review() -> None:
+    from evalcliff.drift.simulate import pipeline_check
+
+    row = pipeline_check(histories=2, weeks=4, items=100, margin=0.05)
+    assert set(row) == {"chart_alarm_per_week", "chart_any_alarm_in_horizon"}
+    assert 0.0 <= row["chart_alarm_per_week"] <= 1.0
