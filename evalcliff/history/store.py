@@ -118,6 +118,15 @@ def parse_tags(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return tags
 
 
+def _sql_value(dtype: str, value: Any) -> str | float | int | None:
+    """A results cell as SQLite stores it: NA -> NULL, bool -> 0/1."""
+    if dtype == "bool":
+        return int(bool(value))
+    if pd.isna(value):
+        return None
+    return float(value) if dtype == "float64" else str(value)
+
+
 @dataclass(frozen=True)
 class StoredRun:
     """One recorded run: its id, variant, time (`at`, ISO-8601 UTC), header (None for a
@@ -244,14 +253,7 @@ class HistoryStore:
             at = parse_at(stamp, f"{run.path}: header time") if stamp else datetime.now(UTC)
         df = run.results
         rows = [
-            (
-                *(None if pd.isna(v) else v for v in rec[:8]),
-                float(rec[8]),
-                int(bool(rec[9])),
-                int(bool(rec[10])),
-                *(None if pd.isna(v) else v for v in rec[11:12]),
-                *(None if pd.isna(v) else float(v) for v in rec[12:15]),
-            )
+            tuple(_sql_value(RESULT_COLUMNS[c], v) for c, v in zip(_RESULT_COLS, rec, strict=True))
             for rec in df[_RESULT_COLS].itertuples(index=False, name=None)
         ]
         n_errors = int(df["error"].notna().sum())
