@@ -206,13 +206,16 @@ def install_journal(
 
 
 def purge_errors(cache_db: Path, prefix: str) -> int:
-    """Delete cached responses that are error markers, so a rerun retries them."""
+    """Delete cached responses that are error markers, so a rerun retries them.
+
+    lm-eval's CachingLM stores every response it is given, failures included. Waits up to a
+    minute for a writer that still holds the database (lm-eval's own connection)."""
     if not cache_db.exists():
         return 0
     from sqlitedict import SqliteDict
 
     n = 0
-    with SqliteDict(str(cache_db), autocommit=True) as db:
+    with SqliteDict(str(cache_db), autocommit=True, timeout=60) as db:
         for k, v in list(db.items()):
             if isinstance(v, str) and v.startswith(prefix):
                 del db[k]

@@ -284,6 +284,9 @@ def _execute(
     if force or (fingerprint is None and _state(rdir) == "finished"):
         _reset(rdir)
     _set_state(rdir, "running")
+    # a run killed before its clean-up may have left failures in the cache: never replay them
+    for db in rdir.glob("requests*.db"):
+        lmeval.purge_errors(db, ERROR_PREFIX)
     if on_total is not None:
         on_total(len(items))
     journal_path = rdir / "journal.jsonl"
