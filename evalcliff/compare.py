@@ -123,6 +123,9 @@ def compare_artifacts(
         cand_label=cand.label,
     )
     summary = summary.model_copy(update={"base": base.header, "cand": cand.header})
+    limited = limited_run_note(base, cand)
+    if limited:
+        summary = summary.model_copy(update={"warnings": [limited, *summary.warnings]})
     if divergence_path is not None:
         from evalcliff.distribution import attach_divergence
 
@@ -134,6 +137,22 @@ def compare_artifacts(
             policy.seed,
         )
     return summary
+
+
+def limited_run_note(base: RunArtifact, cand: RunArtifact) -> str | None:
+    """The warning that heads a comparison of limited runs (`--limit`), or None."""
+    limits = {
+        side: run.header.limit
+        for side, run in (("base", base), ("cand", cand))
+        if run.header is not None and run.header.limit is not None
+    }
+    if not limits:
+        return None
+    said = ", ".join(f"{side} {n} per stratum" for side, n in limits.items())
+    return (
+        f"LIMITED RUN ({said}): a quick check on a seeded sample of every stratum, not the "
+        "full suite; its CIs are wide and it is no release decision"
+    )
 
 
 DIVERGENCE_COLUMNS = {"item_id": "string", "slice": "string", "cluster_id": "string",
@@ -167,7 +186,10 @@ def read_divergence(path: Path) -> pd.DataFrame:
 
 def banner(summary: Summary) -> str:
     """Terminal text: verdict, reasons, headline, error counts and one line per slice."""
-    lines = [f"VERDICT: {summary.verdict.upper()}"]
+    limited = next((w for w in summary.warnings if w.startswith("LIMITED RUN")), None)
+    lines = [f"VERDICT: {summary.verdict.upper()}" + (" (limited run)" if limited else "")]
+    if limited:
+        lines.append(f"  ! {limited}")
     lines += [f"  - {r}" for r in summary.reasons]
 
     def pts(x: float | None) -> str:

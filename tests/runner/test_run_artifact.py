@@ -296,3 +296,19 @@ def test_a_prompt_longer_than_the_context_is_an_error_row(tmp_path: Path) -> Non
     assert outcome.n_errors == len(df) == 2
     assert df["error"].str.contains(r"prompt is \d+ tokens .*context is 64 tokens").all()
     assert outcome.header.model.context_length == 64
+
+
+def test_a_comparison_of_limited_runs_says_so(suite: Path, mock_config: Path) -> None:
+    from evalcliff.compare import compare_files
+
+    spec = load_suite(str(suite))
+    base = run_variant("good", resolve_variant("good", mock_config), spec,
+                       suite.parent / "good.limit1.parquet", limit=1)  # fmt: skip
+    cand = run_variant("bad", resolve_variant("bad", mock_config), spec,
+                       suite.parent / "bad.limit1.parquet", limit=1)  # fmt: skip
+    out = suite.parent / "report"
+    text, _, summary_path = compare_files(base.results_path, cand.results_path, None, out)
+    assert text.splitlines()[0].endswith("(limited run)")
+    assert "LIMITED RUN (base 1 per stratum, cand 1 per stratum)" in summary_path.read_text()
+    assert "LIMITED RUN" in (out / "report.html").read_text()
+    assert "LIMITED RUN" in (out / "summary.md").read_text()
