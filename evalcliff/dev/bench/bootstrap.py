@@ -108,5 +108,5 @@ def section(quick: bool, work: Path) -> dict[str, Any]:
     from evalcliff.dev.bench.report import markdown
 
     result = bootstrap(1 if quick else 3)
-    result["markdown"] = markdown(result).splitlines()
+    result["markdown"] = markdown(result).splitlines() + [""]
     return result
