@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -46,6 +48,13 @@ FORMULA = (
     show_default=True,
     help="Intra-cluster correlation of the paired differences.",
 )
+@click.option(
+    "--looks",
+    type=click.IntRange(1, 20),
+    default=None,
+    help="Also plan a group-sequential design with this many equal looks"
+    " (O'Brien-Fleming bounds; see README 'Sequential design').",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def command(
     margin: float,
@@ -55,6 +64,7 @@ def command(
     confidence: float,
     cluster_size: int,
     icc: float,
+    looks: int | None,
     as_json: bool,
 ) -> None:
     """Paired items per slice to decide non-inferiority at MARGIN with the given power.
@@ -68,8 +78,26 @@ def command(
         plan = plan_items(margin, flip_rate, expected_delta, power, confidence, cluster_size, icc)
     except ValueError as exc:
         raise EvalcliffError(f"plan: {exc}") from exc
+    seq: dict[str, Any] | None = None
+    z_bounds: list[float] = []
+    if looks is not None:
+        from evalcliff.stats.sequential import boundaries, sequential_plan
+
+        sp = sequential_plan(margin, flip_rate, looks, expected_delta, power, confidence)
+        per_look = -(-math.ceil(plan.items / sp.fixed_items * sp.max_items) // looks)
+        z_bounds = [round(float(z), 4) for z in boundaries(looks, confidence)]
+        seq = {
+            "looks": looks,
+            "max_items": per_look * looks,
+            "items_per_look": per_look,
+            "inflation": sp.inflation,
+            "z_bounds": z_bounds,
+        }
     if as_json:
-        click.echo(json.dumps({**asdict(plan), "formula": FORMULA}, indent=2))
+        out = {**asdict(plan), "formula": FORMULA}
+        if seq is not None:
+            out["sequential"] = seq
+        click.echo(json.dumps(out, indent=2))
         return
     d, m, f = plan.expected_delta, plan.margin, plan.flip_rate
     shape = "" if cluster_size == 1 else f" ({plan.clusters} clusters of {cluster_size} items)"
@@ -87,3 +115,10 @@ def command(
         f"  design effect = 1 + ({cluster_size} - 1) * {icc:g} = {plan.design_effect:.4g};"
         f" items = ceil({plan.n_independent:.2f} * {plan.design_effect:.4g}) = {plan.items}"
     )
+    if seq is not None:
+        bounds = ", ".join(f"{z:.3f}" for z in z_bounds)
+        click.echo(
+            f"sequential, {looks} looks: up to {seq['max_items']} items"
+            f" ({seq['items_per_look']} per look, x{seq['inflation']:.3f});"
+            f" stop at look k when |z_k| > {bounds}"
+        )

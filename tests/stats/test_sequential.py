@@ -48,3 +48,21 @@ def test_error_rates_and_items_saved(flip: float, margin: float) -> None:
     assert null.mean_items < 0.9 * plan.fixed_items  # stops early when clearly fine
     bad = simulate_sequential(margin, flip, -2 * margin, plan.max_items, 4, reps, seed=5)
     assert bad.p_fail > 0.8 and bad.mean_items < 0.9 * plan.fixed_items
+
+
+def test_plan_cli_prints_the_sequential_design() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from evalcliff.cli.plan import command
+
+    res = CliRunner().invoke(
+        command, ["--margin", "0.02", "--flip-rate", "0.05", "--looks", "4", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    seq = json.loads(res.output)["sequential"]
+    assert seq["max_items"] == 1008 and seq["items_per_look"] == 252
+    assert seq["z_bounds"] == pytest.approx([4.048, 2.862, 2.337, 2.024], abs=0.02)
+    plain = CliRunner().invoke(command, ["--margin", "0.02", "--flip-rate", "0.05"])
+    assert "sequential" not in plain.output  # opt-in
