@@ -69,3 +69,27 @@ def test_batched_kl_pass_equals_one_at_a_time(mini_suite: Path) -> None:
     assert many["kl_mean"].to_numpy() == pytest.approx(one["kl_mean"].to_numpy(), abs=1e-5)
     assert list(one["top1_agree"]) == list(many["top1_agree"])
     assert one["kl_mean"].max() > 0  # q4 differs from fp16: the comparison is not vacuous
+
+
+def test_code_items_are_scored_during_generation(
+    mini_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalcliff.runner import collect
+
+    hits: list[bool] = []
+    original = collect.EarlyCodeScorer.score
+
+    def score(self: collect.EarlyCodeScorer, item_id: str, output: str) -> object:
+        s = original(self, item_id, output)
+        hits.append(s is not None)
+        return s
+
+    monkeypatch.setattr(collect.EarlyCodeScorer, "score", score)
+    spec = load_suite(str(mini_suite))
+    run_variant("fp16", builtin_variant("fp16"), spec, tmp_path / "r.parquet")
+    n_code = sum(1 for it in prepare_items(spec)[0] if it.slice == "code")
+    assert len(hits) == n_code and all(hits)  # every code item was scored early
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    df = read_run(tmp_path / "r.parquet").results
+    for r in df[df["slice"] == "code"].itertuples():
+        assert r.score == golden[r.item_id]["score"]
