@@ -85,9 +85,16 @@ def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[
     work.mkdir(parents=True)
     cache = work / "cache"
     env = _env(cache)
+    before = os.environ.get("EVALCLIFF_CACHE")
     os.environ["EVALCLIFF_CACHE"] = str(cache)  # materialise the checkpoints there, once
-    model_dir, _ = checkpoint_dir(resolve_variant("fp16"))  # type: ignore[arg-type]
-    checkpoint_dir(resolve_variant("q4"))  # type: ignore[arg-type]
+    try:
+        model_dir, _ = checkpoint_dir(resolve_variant("fp16"))  # type: ignore[arg-type]
+        checkpoint_dir(resolve_variant("q4"))  # type: ignore[arg-type]
+    finally:
+        if before is None:
+            os.environ.pop("EVALCLIFF_CACHE", None)
+        else:
+            os.environ["EVALCLIFF_CACHE"] = before
     n_items = _prompts(suite, limit, work / "prompts.jsonl")
     exe = str(Path(sys.executable).with_name("evalcliff"))
     lim = ["--limit", str(limit)] if limit else []
@@ -161,7 +168,10 @@ def _agreement(run: Path, bare: Path) -> float:
 
 def section(quick: bool, work: Path) -> dict[str, Any]:
     """Quick: 2 items per stratum of smoke (60 items), A B A B; full: all 774 items."""
-    r = harness(work, suite="smoke", limit=2 if quick else None, repeats=2)
+    try:
+        r = harness(work, suite="smoke", limit=2 if quick else None, repeats=2)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:  # e.g. no sandbox here
+        return {"error": str(exc), "markdown": ["## Harness overhead", "", f"Failed: {exc}", ""]}
     r["markdown"] = markdown(r)
     return r
 
