@@ -85,7 +85,40 @@ def build_items(
             items.extend(_generated(spec, slice_name, sl, seed, tokenizer))
         elif sl.kind == "jsonl":
             items.extend(jsonl_items(spec, slice_name, sl))
-    return items
+    return share_clusters_of_repeated_prompts(items)
+
+
+def share_clusters_of_repeated_prompts(items: list[Item]) -> list[Item]:
+    """`items` with one cluster for every group of items that share a prompt within a slice
+    (merged with whatever clusters those items were already in).
+
+    Under greedy decoding a repeated prompt gets the same answer every time: its copies are
+    one observation, not several. Counting them as independent units would make the paired
+    bootstrap CI too narrow (tail's head slice drew 300 items from 171 distinct prompts).
+    Clusters keep the first member's id; items are otherwise unchanged.
+    """
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first_with_prompt: dict[tuple[str, str], tuple[str, str]] = {}
+    for it in items:
+        unit = (it.slice, it.cluster_id)
+        seen = first_with_prompt.setdefault((it.slice, it.prompt_hash), unit)
+        a, b = find(seen), find(unit)
+        if a != b:
+            # the earlier cluster stays the root, so ids are stable and in build order
+            parent[b] = a
+    out = []
+    for it in items:
+        root = find((it.slice, it.cluster_id))[1]
+        out.append(it if root == it.cluster_id else it.model_copy(update={"cluster_id": root}))
+    return out
 
 
 def content_hash(items: list[Item]) -> str:
@@ -210,7 +243,7 @@ def read_build(spec: SuiteSpec, directory: Path, seed: int | None = None) -> lis
         raise EvalcliffError(f"{man_path}: items of suite {built.name!r}, not {spec.name!r}")
     if seed is not None and built.seed != seed:
         raise EvalcliffError(f"{man_path}: built with seed {built.seed}, not --seed {seed}")
-    items = read_items(items_path)
+    items = share_clusters_of_repeated_prompts(read_items(items_path))
     if content_hash(items) != built.content_hash:
         raise EvalcliffError(
             f"{items_path}: content hash {content_hash(items)} differs from the manifest's "

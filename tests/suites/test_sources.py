@@ -163,5 +163,5 @@ def test_cli_show_and_build(tmp_path: Path) -> None:
 def test_cli_show_tail() -> None:
     result = CliRunner().invoke(cli, ["suites", "show", "tail"])
     assert result.exit_code == 0, result.output
-    for text in ("long_context", "task=single,len=32k,depth=0.9", "2476 items", "16.2%"):
+    for text in ("long_context", "task=single,len=32k,depth=0.9", "2576 items", "19.4%"):
         assert text in result.output
