@@ -264,6 +264,29 @@ def collect_outputs(
     return outputs, hashes
 
 
+def _quiet_lm_eval_bars() -> None:
+    """Silence lm-eval's own tqdm bars (task building, cache check, requests): evalcliff
+    shows one progress bar per variant from the journal, and in a CI log (no TTY) lm-eval's
+    bars are a flood of carriage returns. lm-eval passes `disable=False` explicitly, so the
+    bar class itself is replaced in the modules that import it."""
+    import importlib
+
+    from tqdm import tqdm
+
+    class QuietTqdm(tqdm):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    for name in ("lm_eval.api.model", "lm_eval.api.task", "lm_eval.models.huggingface"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "tqdm", None) is tqdm:
+            setattr(module, "tqdm", QuietTqdm)  # noqa: B010 - a module attribute
+
+
 def generate(
     lm: Any,
     spec: SuiteSpec,
@@ -283,6 +306,7 @@ def generate(
     # lm-eval shells out to `git describe` for its own log and prints "fatal: not a git
     # repository" outside one; evalcliff records versions in the run header instead.
     lm_eval.evaluator.get_git_commit_hash = lambda: None
+    _quiet_lm_eval_bars()
     # lm-eval's warnings are noise here (its one that matters, prompt truncation, cannot
     # happen: the runner refuses over-long prompts before they reach it)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
