@@ -64,6 +64,12 @@ def command(
         report = drift_review(store, variant, baseline_ref, pol,
                               max_baseline_age_days=max_baseline_age_days)  # fmt: skip
     paths = write_outputs(report, out_dir)
+    from evalcliff.report.ci import append_step_summary
+
+    try:
+        append_step_summary(paths["md"].read_text(encoding="utf-8"))
+    except OSError as exc:
+        click.echo(f"evalcliff: warning: cannot append to $GITHUB_STEP_SUMMARY: {exc}", err=True)
     if prom_path:
         write_atomic(Path(prom_path), prometheus_text(report))
     if mlflow:

@@ -190,14 +190,48 @@ def render_html(report: DriftReport) -> str:
 
 
 def write_outputs(report: DriftReport, out_dir: Path) -> dict[str, Path]:
-    """Write drift.json, drift.html and drift.prom in `out_dir`; returns their paths."""
+    """Write drift.json, drift.html, drift.prom, junit.xml and summary.md in `out_dir`;
+    returns their paths. junit.xml and summary.md are the gate's CI outputs for the latest
+    run against the baseline (see `evalcliff.report.ci`), plus a `control_chart` testcase
+    that fails when the chart alarms; summary.md also goes to `$GITHUB_STEP_SUMMARY`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": out_dir / "drift.json",
         "html": out_dir / "drift.html",
         "prom": out_dir / "drift.prom",
+        "junit": out_dir / "junit.xml",
+        "md": out_dir / "summary.md",
     }
     write_atomic(paths["json"], report.model_dump_json(indent=2))
     write_atomic(paths["html"], render_html(report))
     write_atomic(paths["prom"], prometheus_text(report))
+    junit, markdown = ci_outputs(report)
+    write_atomic(paths["junit"], junit)
+    write_atomic(paths["md"], markdown)
     return paths
+
+
+def ci_outputs(report: DriftReport) -> tuple[str, str]:
+    """(junit.xml, summary.md) of a drift review."""
+    from evalcliff.report.ci import junit_xml, md_escape, summary_markdown
+    from evalcliff.schema.summary import Summary
+
+    summary = Summary.model_validate(report.summary)
+    name = f"evalcliff drift {report.run.variant}"
+    alarms = "; ".join(
+        f"{a.slice}: EWMA {100 * a.ewma:+.2f} pts beyond {100 * a.limit:.2f} (since run "
+        f"{a.first_alarm_run})"
+        for a in report.alarms
+    )
+    junit = junit_xml(summary, suite=name, extra=[("control_chart", alarms or None)])
+    head = [
+        f"### evalcliff drift: {md_escape(report.run.variant)} is **{report.status.upper()}**",
+        "",
+        f"Latest run {report.run.id} ({md_escape(report.run.at)}) vs baseline run "
+        f"{report.baseline.id} ({md_escape(report.baseline.at)})"
+        + (" — **stale baseline**" if report.stale else ""),
+        "",
+    ]
+    head += [f"- {md_escape(r)}" for r in report.reasons]
+    markdown = "\n".join(head) + "\n\n" + summary_markdown(summary, report_name="drift.html")
+    return junit, markdown

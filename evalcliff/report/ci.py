@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -60,11 +61,14 @@ def _needed(s: SliceSummary) -> str:
     return f"~{fmt.count(s.items_needed)} more paired items would likely decide it"
 
 
-def junit_xml(summary: Summary, suite: str | None = None) -> str:
+def junit_xml(
+    summary: Summary, suite: str | None = None, extra: Sequence[tuple[str, str | None]] = ()
+) -> str:
     """JUnit XML: a testsuite named after the suite with one testcase per slice.
 
     fail -> <failure>; inconclusive -> <failure> under a strict policy (inconclusive: no-go),
     else <skipped>; pass -> no child. Each testcase's <system-out> holds its numbers.
+    `extra` adds testcases (name, failure message or None for a pass), e.g. drift's chart.
     """
     ci_label = f"{summary.policy.confidence * 100:g}% CI"
     strict = summary.policy.inconclusive == "no-go"
@@ -92,6 +96,13 @@ def junit_xml(summary: Summary, suite: str | None = None) -> str:
         cases.append(
             f"  <testcase classname={_attr(f'evalcliff.{name}')} name={_attr(s.slice)}"
             f' time="0">{body}{out}</testcase>'
+        )
+    for case_name, failure in extra:
+        body = "" if failure is None else f'<failure message={_attr(failure)} type="alarm"/>'
+        failures += failure is not None
+        cases.append(
+            f"  <testcase classname={_attr(f'evalcliff.{name}')} name={_attr(case_name)}"
+            f' time="0">{body}</testcase>'
         )
     verdict = VERDICT_TEXT[summary.verdict]
     props = (

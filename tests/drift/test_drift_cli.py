@@ -98,6 +98,11 @@ def test_drift_exit_codes_and_outputs(tmp_path: Path) -> None:
     assert any(c["field"] == "tags.engine" for c in report["changes"])
     assert 'evalcliff_drift_status{variant="prod",baseline="2"} 1' in prom.read_text()
     assert (out / "drift.html").read_text().startswith("<!doctype html>")
+    # CI outputs: the gate's testcases per slice plus the control chart's
+    junit = (out / "junit.xml").read_text()
+    assert '<testcase classname="evalcliff.evalcliff drift prod" name="code"' in junit
+    assert 'name="control_chart"' in junit and 'type="regression"' in junit
+    assert "**DRIFTED**" in (out / "summary.md").read_text()
 
 
 def test_drift_bad_input_is_exit_2(tmp_path: Path) -> None:
