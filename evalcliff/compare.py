@@ -3,7 +3,6 @@ report.html, junit.xml and summary.md."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from evalcliff.locking import exclusive
 from evalcliff.results import read_run
 from evalcliff.schema.run import RunArtifact
 from evalcliff.schema.summary import Summary
+from evalcliff.textio import write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,15 +37,6 @@ def _refuse_unpairable(base: RunArtifact, cand: RunArtifact) -> None:
             f"{base.path} and {cand.path} cannot be paired: {'; '.join(diffs[:2])}{more};"
             " run both variants on the same suite build"
         )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_any(path: Path, metric: str | None = None) -> RunArtifact:
@@ -92,10 +83,10 @@ def compare_files(
     summary_path = out_dir / "summary.json"
     # one writer per report directory: summary.json and report.html always tell one verdict
     with exclusive(out_dir, f"report directory {out_dir}"):
-        _write_atomic(summary_path, summary.model_dump_json(indent=2))
-        _write_atomic(out_dir / "junit.xml", junit_xml(summary))
+        write_text_atomic(summary_path, summary.model_dump_json(indent=2))
+        write_text_atomic(out_dir / "junit.xml", junit_xml(summary))
         markdown = summary_markdown(summary)
-        _write_atomic(out_dir / "summary.md", markdown)
+        write_text_atomic(out_dir / "summary.md", markdown)
         render_report(summary, base.results, cand.results, out_dir / "report.html", prompts)
     try:
         append_step_summary(markdown)

@@ -120,3 +120,17 @@ def load_yaml(text: str, path: str | Path) -> object:
         return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise EvalcliffError(yaml_error_line(exc, path)) from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` (UTF-8) to a uniquely named temporary file beside `path`, then rename it
+    over `path`: a reader sees the old file or the new one, never half of one."""
+    import os
+    import uuid
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -4,24 +4,17 @@ script, every text escaped) and a Prometheus textfile (node_exporter's textfile 
 from __future__ import annotations
 
 import html
-import os
 from datetime import datetime
 from pathlib import Path
 
 from evalcliff.drift.model import DRIFT_EXIT_CODES, DriftReport, TrendPoint
+from evalcliff.textio import write_text_atomic
 
 STATUS_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
 COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a unique temporary file beside `path`, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+write_atomic = write_text_atomic  # the drift outputs' writer (see evalcliff.textio)
 
 
 # -- Prometheus ------------------------------------------------------------------------

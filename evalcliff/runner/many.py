@@ -160,6 +160,26 @@ def run_many(
     by_name = {j.name: j for j in jobs}
     # rich bars on a terminal, else a line per ~10% or 30 s (CI logs); both on stderr
     with Bars([j.name for j in jobs]) as bars:
+
+        def handle(timeout: float) -> bool:
+            """Take one message off the queue; False when none came in time."""
+            try:
+                kind, name, payload = q.get(timeout=timeout)
+            except queue_mod.Empty:
+                return False
+            if kind == "total":
+                bars.total(name, payload)
+            elif kind == "item":
+                bars.advance(name, payload)
+            elif kind == "done":
+                text, reused, seconds = payload
+                header = RunHeader.model_validate_json(text)
+                done[name] = JobResult(name, by_name[name].out, header, reused, seconds)
+                bars.complete(name, header.n_items)
+            elif kind == "error":
+                failed[name] = payload
+            return True
+
         try:
             while pending or running:
                 while pending and len(running) < max(1, parallel):
@@ -171,21 +191,7 @@ def run_many(
                     )
                     p.start()
                     running[job.name] = p
-                try:
-                    kind, name, payload = q.get(timeout=0.5)
-                except queue_mod.Empty:
-                    kind = ""
-                if kind == "total":
-                    bars.total(name, payload)
-                elif kind == "item":
-                    bars.advance(name, payload)
-                elif kind == "done":
-                    text, reused, seconds = payload
-                    header = RunHeader.model_validate_json(text)
-                    done[name] = JobResult(name, by_name[name].out, header, reused, seconds)
-                    bars.complete(name, header.n_items)
-                elif kind == "error":
-                    failed[name] = payload
+                handle(0.5)
                 for n, p in list(running.items()):
                     if p.is_alive():
                         continue
@@ -193,18 +199,8 @@ def run_many(
                     del running[n]
                     # drain what the worker said before it exited
                     while n not in done and n not in failed:
-                        try:
-                            kind, name, payload = q.get(timeout=1.0)
-                        except queue_mod.Empty:
+                        if not handle(1.0):
                             failed[n] = f"worker exited with code {p.exitcode}"
-                            break
-                        if kind == "done":
-                            text, reused, seconds = payload
-                            header = RunHeader.model_validate_json(text)
-                            done[name] = JobResult(name, by_name[name].out, header, reused, seconds)
-                            bars.complete(name, header.n_items)
-                        elif kind == "error":
-                            failed[name] = payload
         except BaseException:
             _stop(running)
             raise
