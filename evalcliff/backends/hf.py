@@ -72,6 +72,12 @@ def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, A
     if threads:
         torch.set_num_threads(threads)
     from lm_eval.models.huggingface import HFLM
+    from transformers.utils import logging as hf_logging
+
+    from evalcliff.runner.progress import interactive
+
+    if not interactive():  # its "Loading weights" bar is carriage returns in a CI log
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     path, identity = checkpoint_dir(variant)
     lm = HFLM(
