@@ -80,18 +80,14 @@ def _scalar(value: Any) -> str | int | float | bool | None:
 
 def model_identity(raw: dict[str, Any], fingerprint: str | None) -> ModelIdentity:
     """A backend's identity facts as a typed record (unknown facts kept as `details`)."""
-    known = {
-        "path": "path",
-        "materialized": "materialized",
-        "compute_dtype": "compute_dtype",
-        "threads": "threads",
-        "endpoints": "endpoints",
-        "model_name": "model_name",
-        "server_command": "server_command",
-    }
-    fields: dict[str, Any] = {v: raw[k] for k, v in known.items() if raw.get(k) is not None}
-    if isinstance(fields.get("path"), str) is False and "path" in fields:
-        fields["path"] = str(fields["path"])
+    known = [
+        *("path", "materialized", "compute_dtype", "threads"),
+        *("endpoints", "model_name", "server_command"),
+    ]
+    fields: dict[str, Any] = {k: raw[k] for k in known if raw.get(k) is not None}
+    for k in ("path", "materialized"):  # backends may hand over Path objects
+        if k in fields:
+            fields[k] = str(fields[k])
     mem = raw.get("memory_estimate")
     details = {
         k: _scalar(v)
@@ -109,12 +105,9 @@ def model_identity(raw: dict[str, Any], fingerprint: str | None) -> ModelIdentit
 
 def defaults_used(variant: VariantConfig) -> list[str]:
     """Settings of `variant` that were not given and took their default."""
-    from evalcliff.config import variants as config
+    from evalcliff.config.variants import settings_from_defaults
 
-    finder = getattr(config, "settings_from_defaults", None)
-    if finder is not None:
-        return list(finder(variant))
-    return sorted(set(type(variant).model_fields) - set(variant.model_fields_set))
+    return list(settings_from_defaults(variant))
 
 
 def _existing_header(out: Path) -> RunHeader | None:
@@ -151,12 +144,15 @@ def _set_state(rdir: Path, status: str, **extra: Any) -> None:
     tmp.replace(rdir / "state.json")
 
 
-def _too_long(lm: Any, spec: SuiteSpec, items: list[Item], chat: bool) -> dict[str, str]:
-    """item_id -> error text, for prompts that do not fit the model's context with room for
-    the slice's generation (lm-eval would cut their beginning off without a word)."""
+def _too_long(
+    lm: Any, spec: SuiteSpec, items: list[Item], chat: bool
+) -> tuple[int | None, dict[str, str]]:
+    """(the model's context length in tokens, or None when evalcliff cannot see it; item_id ->
+    error text for prompts that do not fit it with room for the slice's generation, which
+    lm-eval would cut the beginning off without a word)."""
     budget = lmeval.context_budget(lm, chat)
     if budget is None:
-        return {}
+        return None, {}
     context, count = budget
     out = {}
     for it in items:
@@ -167,7 +163,7 @@ def _too_long(lm: Any, spec: SuiteSpec, items: list[Item], chat: bool) -> dict[s
                 f"prompt is {n} tokens (+{gen} to generate), context is {context} tokens; "
                 "refused rather than truncated"
             )
-    return out
+    return context, out
 
 
 def code_sandbox_tier(spec: SuiteSpec, allow_unsandboxed: bool) -> str | None:
@@ -301,9 +297,9 @@ def _execute(
                 f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "
                 "use prompting = 'completion' or a checkpoint with a chat template"
             )
-        refused = _too_long(lm, spec, items, chat)
-        if refused:
-            raw_identity.setdefault("context_length", lmeval.context_budget(lm, chat)[0])  # type: ignore[index]
+        context, refused = _too_long(lm, spec, items, chat)
+        if context is not None:
+            raw_identity.setdefault("context_length", context)
         early = EarlyCodeScorer(spec, items, allow_unsandboxed)
         lmeval.install_journal(lm, journal_path, on_item, early.offer)
         if hasattr(lm, "metrics_path"):
