@@ -36,8 +36,8 @@ limit_option = click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=None,
-    help="A limited run: N items per stratum (seeded), recorded as such; its results file "
-    "is NAME.limitN.parquet so it never replaces a full run.",
+    help="A limited run: N items per stratum (seeded), recorded as such; its default results "
+    "file is NAME.limitN.parquet, and it never replaces a full run's file.",
 )
 unsandboxed_option = click.option(
     "--allow-unsandboxed-code",

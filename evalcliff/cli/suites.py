@@ -11,7 +11,7 @@ import click
 
 @click.group("suites")
 def command() -> None:
-    """Inspect and build evaluation suites (YAML specs in ./suites)."""
+    """Inspect and build evaluation suites (a YAML path, ./suites/NAME.yaml, or a built-in one)."""
 
 
 @command.command("show")
