@@ -14,7 +14,7 @@ from evalcliff.errors import EvalcliffError
 from evalcliff.gate import Policy, compare_runs, load_policy
 from evalcliff.locking import exclusive
 from evalcliff.results import read_run
-from evalcliff.schema.run import RunArtifact
+from evalcliff.schema.run import RunArtifact, SequentialDesign
 from evalcliff.schema.summary import Summary
 from evalcliff.textio import write_text_atomic
 
@@ -37,6 +37,50 @@ def _refuse_unpairable(base: RunArtifact, cand: RunArtifact) -> None:
             f"{base.path} and {cand.path} cannot be paired: {'; '.join(diffs[:2])}{more};"
             " run both variants on the same suite build"
         )
+
+
+def sequential_design(base: RunArtifact, cand: RunArtifact) -> SequentialDesign | None:
+    """The sequential design the two runs were sampled under (`report --sequential`), None
+    for fixed-n runs. EvalcliffError when both carry one and they differ in looks or in any
+    slice's planned items or stopping look: such runs were not sampled together."""
+    designs = [r.header.sequential for r in (base, cand) if r.header is not None]
+    found = [d for d in designs if d is not None]
+    if not found:
+        return None
+    first = found[0]
+    for other in found[1:]:
+        same = other.looks == first.looks and {
+            n: (s.planned, s.stopped_at) for n, s in other.slices.items()
+        } == {n: (s.planned, s.stopped_at) for n, s in first.slices.items()}
+        if not same:
+            raise EvalcliffError(
+                f"{base.path} and {cand.path} carry different sequential designs (looks or"
+                " where slices stopped): they were not sampled together; run `report"
+                " --sequential` for both again"
+            )
+    return first
+
+
+def sequential_savings(summary: Summary) -> Summary:
+    """`summary` with the time its sequential runs saved estimated from the run headers:
+    each side's measured generation seconds per computed item (perf wall / requests
+    computed) times the items it did not run, summed over both sides (once when both sides
+    are the same run)."""
+    seq = summary.sequential
+    if seq is None:
+        return summary
+    per_item: dict[str, float | None] = {}
+    for side, header in (("base", summary.base), ("cand", summary.cand)):
+        perf = header.perf if header is not None else None
+        ok = perf is not None and perf.requests_computed > 0 and perf.wall_s > 0
+        per_item[side] = perf.wall_s / perf.requests_computed if perf and ok else None
+    b, c = summary.base, summary.cand
+    if b is not None and c is not None and b.run_key == c.run_key:  # one run, both sides
+        per_item.pop("cand")
+    known = [v for v in per_item.values() if v is not None]
+    saved = sum(v * seq.items_saved for v in known) if len(known) == len(per_item) else None
+    update = {"seconds_per_item": per_item, "seconds_saved_estimate": saved}
+    return summary.model_copy(update={"sequential": seq.model_copy(update=update)})
 
 
 def read_any(path: Path, metric: str | None = None) -> RunArtifact:
@@ -102,7 +146,10 @@ def compare_artifacts(
     policy: Policy,
     divergence_path: Path | None = None,
 ) -> Summary:
-    """The typed Summary of two runs as read (see `compare_files`), headers attached."""
+    """The typed Summary of two runs as read (see `compare_files`), headers attached.
+
+    Runs that carry a sequential design (`report --sequential`) are judged by the
+    sequential rule (repeated CIs at each slice's stopping look), never by fixed-n CIs."""
     _refuse_unpairable(base, cand)
     header = base.header or cand.header
     summary = compare_runs(
@@ -112,8 +159,10 @@ def compare_artifacts(
         header.suite if header is not None else None,
         base_label=base.label,
         cand_label=cand.label,
+        sequential=sequential_design(base, cand),
     )
     summary = summary.model_copy(update={"base": base.header, "cand": cand.header})
+    summary = sequential_savings(summary)
     limited = limited_run_note(base, cand)
     if limited:
         summary = summary.model_copy(update={"warnings": [limited, *summary.warnings]})
@@ -178,10 +227,15 @@ def read_divergence(path: Path) -> pd.DataFrame:
 def banner(summary: Summary) -> str:
     """Terminal text: verdict, reasons, headline, error counts and one line per slice."""
     limited = next((w for w in summary.warnings if w.startswith("LIMITED RUN")), None)
-    lines = [f"VERDICT: {summary.verdict.upper()}" + (" (limited run)" if limited else "")]
+    seq_tag = f" (sequential, {summary.sequential.looks} looks)" if summary.sequential else ""
+    lines = [
+        f"VERDICT: {summary.verdict.upper()}" + (" (limited run)" if limited else "") + seq_tag
+    ]
     if limited:
         lines.append(f"  ! {limited}")
     lines += [f"  - {r}" for r in summary.reasons]
+    if summary.sequential is not None:
+        lines.append(f"  {sequential_line(summary)}")
 
     def pts(x: float | None) -> str:
         return "—" if x is None else f"{100 * x:+.1f}"
@@ -207,8 +261,25 @@ def banner(summary: Summary) -> str:
     for s in summary.slices:
         ci = f"[{pts(s.ci_low)}, {pts(s.ci_high)}]"
         errs = f"{s.n_errors_base}/{s.n_errors_cand}"
+        look = "" if s.sequential is None else f" (look {s.sequential.look}/{s.sequential.looks})"
         lines.append(
             f"  {s.slice:<16}{s.n:>5}{errs:>9}{pct(s.base_mean):>8}{pct(s.cand_mean):>8}"
-            f"{pts(s.delta):>8}  {ci:<16}{s.status}"
+            f"{pts(s.delta):>8}  {ci:<16}{s.status}{look}"
         )
     return "\n".join(lines)
+
+
+def sequential_line(summary: Summary) -> str:
+    """One sentence on a sequential comparison: items run and saved, time saved (an
+    estimate) and what the CIs are; '' for a fixed-n comparison."""
+    seq = summary.sequential
+    if seq is None:
+        return ""
+    share = seq.items_saved / seq.items_max if seq.items_max else 0.0
+    secs = seq.seconds_saved_estimate
+    time = "" if secs is None else f", ~{secs:.0f} s of generation saved (estimate)"
+    return (
+        f"SEQUENTIAL RUN ({seq.looks} looks): {seq.items_used} of {seq.items_max} items per"
+        f" variant run, {seq.items_saved} saved ({share:.0%}){time}; CIs are repeated"
+        f" (sequential) {seq.confidence * 100:g}% CIs at each slice's stopping look"
+    )

@@ -15,20 +15,24 @@ from evalcliff.errors import EvalcliffError
 from evalcliff.gate.pairing import pair_runs
 from evalcliff.gate.policy import NULLABLE_LIMITS, Policy, SlicePolicy
 from evalcliff.gate.reasons import verdict_reasons
+from evalcliff.gate.sequential import check_design, slice_boundary, slice_record
 from evalcliff.gate.slices import SliceSettings, reliability_warning, slice_row
 from evalcliff.schema.manifest import SuiteManifest
+from evalcliff.schema.run import SequentialDesign
 from evalcliff.schema.summary import (
     EXIT_CODES,
     EffectivePolicy,
     EffectiveSlicePolicy,
     Headline,
+    SequentialSummary,
     SliceSummary,
     Summary,
     Verdict,
 )
 from evalcliff.stats import BootstrapResult, holm, weighted_bootstrap
+from evalcliff.stats.sequential import boundary_at
 
-__all__ = ["EXIT_CODES", "NoDataError", "compare_runs"]
+__all__ = ["EXIT_CODES", "NoDataError", "compare_runs", "slice_settings"]
 
 
 class NoDataError(EvalcliffError):
@@ -94,6 +98,15 @@ def _settings(
         min_base_score=_resolve(policy, name, "min_base_score", suite),
         weight=weight,
     )
+
+
+def slice_settings(
+    names: list[str], policy: Policy, suite: SuiteManifest | None
+) -> dict[str, SliceSettings]:
+    """Each slice's resolved settings (default < policy < suite slice < policy slice), its
+    traffic weight normalised over `names`: what the gate judges it with."""
+    weights = _weights(names, policy, suite)
+    return {n: _settings(n, w, policy, suite) for n, w in zip(names, weights, strict=True)}
 
 
 def _weights(names: list[str], policy: Policy, suite: SuiteManifest | None) -> list[float]:
@@ -178,6 +191,7 @@ def compare_runs(
     *,
     base_label: str = "base",
     cand_label: str = "cand",
+    sequential: SequentialDesign | None = None,
 ) -> Summary:
     """Compare a candidate run with a base run on the same items and give a release verdict.
 
@@ -187,8 +201,11 @@ def compare_runs(
     error in either run leave the pairing and are counted per slice. Returns the Summary
     without run headers: slices in order of first appearance in `base`, fractions
     throughout, None where nothing could be measured. Deterministic for a given
-    policy.seed. Raises EvalcliffError when the runs cannot be paired or the policy names a
-    slice the runs lack, and NoDataError when every item of either run errored.
+    policy.seed. `sequential` is the runs' sequential design (`report --sequential`): each
+    slice is then judged by its repeated CI at the look where its sampling stopped (see
+    `evalcliff.gate.sequential`), never by a fixed-n CI. Raises EvalcliffError when the runs
+    cannot be paired, do not match their design, or the policy names a slice the runs lack,
+    and NoDataError when every item of either run errored.
     """
     paired = pair_runs(base, cand)
     first_seen = paired.groupby("slice")["base_position"].min().sort_values(kind="stable")
@@ -196,14 +213,21 @@ def compare_runs(
     policy.check_slices(names)
     _refuse_empty_run(base, "base", base_label)
     _refuse_empty_run(cand, "cand", cand_label)
-    weights = _weights(names, policy, suite)
+    if sequential is not None:
+        check_design(sequential, paired)
+    settings = slice_settings(names, policy, suite)
 
     rows: list[SliceSummary] = []
     boots: list[BootstrapResult | None] = []
-    settings: dict[str, SliceSettings] = {}
-    for name, weight in zip(names, weights, strict=True):
-        settings[name] = _settings(name, weight, policy, suite)
-        row, boot = slice_row(name, paired[paired["slice"] == name], settings[name], policy)
+    for name in names:
+        items = paired[paired["slice"] == name]
+        if sequential is None:
+            row, boot = slice_row(name, items, settings[name], policy)
+        else:
+            record = sequential.slices[name]  # present: check_design made sure
+            c = slice_boundary(record, sequential.looks, policy.confidence)
+            row, boot = slice_row(name, items, settings[name], policy, boundary=c)
+            row.sequential = slice_record(record, sequential.looks, c)
         rows.append(row)
         boots.append(boot)
 
@@ -214,6 +238,18 @@ def compare_runs(
         row.regressed = bool(p_adj < alpha and row.delta is not None and row.delta < 0)
 
     n_valid = sum(r.n for r in rows)
+    seq_summary = None
+    if sequential is not None:
+        used = sum(r.sequential.items_used for r in rows if r.sequential is not None)
+        most = sum(r.sequential.items_max for r in rows if r.sequential is not None)
+        seq_summary = SequentialSummary(
+            looks=sequential.looks,
+            confidence=policy.confidence,
+            boundary_constant=boundary_at(1.0, sequential.looks, policy.confidence),
+            items_used=used,
+            items_max=most,
+            items_saved=most - used,
+        )
     statuses = {r.status for r in rows}
     verdict: Verdict
     if "fail" in statuses:
@@ -245,4 +281,5 @@ def compare_runs(
         warnings=warnings,
         base_label=base_label,
         cand_label=cand_label,
+        sequential=seq_summary,
     )

@@ -24,12 +24,20 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.1f}%"
 
 
-def _ci(low: float | None, high: float | None, confidence: float) -> str:
-    return f"{confidence * 100:g}% CI [{pts(low)}, {pts(high)}]"
+def ci_name(row: SliceSummary, confidence: float) -> str:
+    """'95% CI', or for a slice of a sequential run '95% repeated CI at look k of K'."""
+    seq = row.sequential
+    if seq is None:
+        return f"{confidence * 100:g}% CI"
+    return f"{confidence * 100:g}% repeated CI at look {seq.look} of {seq.looks}"
+
+
+def _ci(row: SliceSummary, low: float | None, high: float | None, confidence: float) -> str:
+    return f"{ci_name(row, confidence)} [{pts(low)}, {pts(high)}]"
 
 
 def _score_sentence(row: SliceSummary, confidence: float) -> str:
-    head = f"Δ={pts(row.delta)} pts, {_ci(row.ci_low, row.ci_high, confidence)}"
+    head = f"Δ={pts(row.delta)} pts, {_ci(row, row.ci_low, row.ci_high, confidence)}"
     bound = f"{pts(-row.margin)} pts margin"
     if row.score_status == "fail":
         return f"{head} is entirely below the {bound}"
@@ -38,7 +46,7 @@ def _score_sentence(row: SliceSummary, confidence: float) -> str:
 
 def _catastrophic_sentence(row: SliceSummary, confidence: float) -> str:
     rates = f"{_pct(row.catastrophic_base)} → {_pct(row.catastrophic_cand)}"
-    ci = _ci(row.catastrophic_ci_low, row.catastrophic_ci_high, confidence)
+    ci = _ci(row, row.catastrophic_ci_low, row.catastrophic_ci_high, confidence)
     head = f"catastrophic rate {pts(row.catastrophic_delta)} pts ({rates}), {ci}"
     limit = f"{pts(row.max_catastrophic_increase)} pts limit"
     if row.catastrophic_status == "fail":

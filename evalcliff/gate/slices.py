@@ -24,6 +24,7 @@ from evalcliff.stats.reliability import (
     items_for_reliability,
     reliability_problems,
 )
+from evalcliff.stats.sequential import repeated_interval
 
 
 @dataclass(frozen=True)
@@ -151,19 +152,83 @@ def _empty_row(
     )
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A slice's decision from its intervals and counts (see `judge`)."""
+
+    status: Status
+    score_status: Status
+    catastrophic_status: Status
+    guards: list[Guard]
+    unreliable: list[str]
+    blocking: list[Guard]
+
+
+def judge(
+    ci: tuple[float, float],
+    cat_ci: tuple[float, float],
+    *,
+    n: int,
+    n_units: int,
+    n_informative: int,
+    base_mean: float,
+    guards: list[Guard],
+    settings: SliceSettings,
+    policy: Policy,
+) -> Judgement:
+    """The slice's statuses from its score CI and catastrophic-rise CI (fractions), its
+    valid pairs `n`, resampling units, informative units and base mean, with the guards
+    found so far (`errors`): the one rule shared by the fixed-n and the sequential gate."""
+    guards = list(guards)
+    s_status = score_status(ci[0], ci[1], settings.margin)
+    c_status = rule_status(cat_ci[0], cat_ci[1], settings.limit)
+    if settings.min_base_score is not None and base_mean <= settings.min_base_score:
+        guards.append("floor")
+    if n_units < MIN_UNITS:
+        guards.append("one_cluster")
+    s_status, c_status = single_cluster_rule(s_status, c_status, n_units, settings.limit)
+    unreliable: list[str] = []
+    if policy.unreliable_pass == "inconclusive" and s_status == "pass":
+        unreliable = reliability_problems(
+            n, n_units, n_informative, settings.margin, policy.confidence
+        )
+        if unreliable:
+            s_status = "inconclusive"
+    status = combine(s_status, c_status)
+    blocking: list[Guard] = [x for x in guards if x != "one_cluster"]
+    if blocking and status == "pass":
+        # A guard stops a pass; a fail stays a fail (a gate errs towards blocking).
+        only_floor = blocking == ["floor"]
+        status = "fail" if only_floor and policy.uninformative == "fail" else "inconclusive"
+    return Judgement(status, s_status, c_status, guards, unreliable, blocking)
+
+
+def valid_pairs(items: pd.DataFrame) -> tuple[pd.DataFrame, tuple[int, int], float]:
+    """(the pairs error-free in both runs, errors per side, error share of the slice)."""
+    n_items = len(items)
+    n_err = (int(items["error_base"].sum()), int(items["error_cand"].sum()))
+    g = items[~items["error_base"] & ~items["error_cand"]]
+    return g, n_err, (n_items - len(g)) / n_items if n_items else 0.0
+
+
 def slice_row(
-    name: str, items: pd.DataFrame, settings: SliceSettings, policy: Policy
+    name: str,
+    items: pd.DataFrame,
+    settings: SliceSettings,
+    policy: Policy,
+    boundary: float | None = None,
 ) -> tuple[SliceSummary, BootstrapResult | None]:
     """One slice's summary row (the Holm-adjusted p is left for the caller) and its score
     bootstrap (None when the slice has no valid pair).
 
     `items` holds every paired item of the slice (see `pair_runs`), errored ones included:
-    they are counted, then left out of every statistic.
+    they are counted, then left out of every statistic. `boundary` (a z bound) marks a slice
+    of a sequential run: its score and catastrophic CIs are then the repeated CIs
+    mean +- boundary * se (cluster-robust; see `evalcliff.gate.sequential`) instead of the
+    percentile bootstrap's, and every other rule applies unchanged.
     """
     n_items = len(items)
-    n_err = (int(items["error_base"].sum()), int(items["error_cand"].sum()))
-    g = items[~items["error_base"] & ~items["error_cand"]]
-    error_rate = (n_items - len(g)) / n_items if n_items else 0.0
+    g, n_err, error_rate = valid_pairs(items)
     guards: list[Guard] = []
     if settings.max_error_rate is not None and error_rate > settings.max_error_rate:
         guards.append("errors")
@@ -182,29 +247,19 @@ def slice_row(
     base_mean = _mean(g["score_base"])
     n_informative = informative_units(diffs, clusters)
 
-    s_status = score_status(boot.ci_low, boot.ci_high, settings.margin)
-    c_status = rule_status(cat.ci_low, cat.ci_high, settings.limit)
-    if settings.min_base_score is not None and base_mean <= settings.min_base_score:
-        guards.append("floor")
-    if boot.n_units < MIN_UNITS:
-        guards.append("one_cluster")
-    s_status, c_status = single_cluster_rule(s_status, c_status, boot.n_units, settings.limit)
-    unreliable: list[str] = []
-    if policy.unreliable_pass == "inconclusive" and s_status == "pass":
-        unreliable = reliability_problems(
-            len(g), boot.n_units, n_informative, settings.margin, conf
-        )
-        if unreliable:
-            s_status = "inconclusive"
-    status = combine(s_status, c_status)
-    blocking = [x for x in guards if x != "one_cluster"]
-    if blocking and status == "pass":
-        # A guard stops a pass; a fail stays a fail (a gate errs towards blocking).
-        only_floor = blocking == ["floor"]
-        status = "fail" if only_floor and policy.uninformative == "fail" else "inconclusive"
+    ci, cat_ci = (boot.ci_low, boot.ci_high), (cat.ci_low, cat.ci_high)
+    if boundary is not None:
+        _, lo, hi = repeated_interval(diffs, clusters, boundary)
+        _, c_lo, c_hi = repeated_interval(cat_diffs, clusters, boundary)
+        ci, cat_ci = (lo, hi), (c_lo, c_hi)
+    j = judge(
+        ci, cat_ci, n=len(g), n_units=boot.n_units, n_informative=n_informative,
+        base_mean=base_mean, guards=guards, settings=settings, policy=policy,
+    )  # fmt: skip
+    s_status, c_status = j.score_status, j.catastrophic_status
 
     needed = None
-    if status == "inconclusive" and not blocking:
+    if j.status == "inconclusive" and not j.blocking:
         wanted = []
         if s_status == "inconclusive":
             var = _variance(diffs, boot, clustered)
@@ -214,7 +269,7 @@ def slice_row(
             wanted.append(items_needed(cat.mean, var, len(g), -settings.limit, conf))
         known = [w for w in wanted if w is not None]
         needed = max(known) if known else None
-        if unreliable:
+        if j.unreliable:
             need = items_for_reliability(len(g), n_informative, clustered, settings.margin, conf)
             needed = max(need, needed or 0)
 
@@ -227,8 +282,8 @@ def slice_row(
         base_mean=base_mean,
         cand_mean=_mean(g["score_cand"]),
         delta=boot.mean,
-        ci_low=boot.ci_low,
-        ci_high=boot.ci_high,
+        ci_low=ci[0],
+        ci_high=ci[1],
         flips_regressed=regressed,
         flips_improved=improved,
         mcnemar_p=mcnemar_exact(regressed, improved),
@@ -237,16 +292,16 @@ def slice_row(
         max_catastrophic_increase=settings.limit,
         max_error_rate=settings.max_error_rate,
         min_base_score=settings.min_base_score,
-        status=status,
+        status=j.status,
         score_status=s_status,
         catastrophic_status=c_status,
-        guards=guards,
-        unreliable=unreliable,
+        guards=j.guards,
+        unreliable=j.unreliable,
         catastrophic_base=_mean(g["catastrophic_base"]),
         catastrophic_cand=_mean(g["catastrophic_cand"]),
         catastrophic_delta=cat.mean,
-        catastrophic_ci_low=cat.ci_low,
-        catastrophic_ci_high=cat.ci_high,
+        catastrophic_ci_low=cat_ci[0],
+        catastrophic_ci_high=cat_ci[1],
         items_needed=needed,
         n_errors_base=n_err[0],
         n_errors_cand=n_err[1],

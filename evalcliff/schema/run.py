@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -137,6 +137,41 @@ class ModelIdentity(BaseModel):
     details: dict[str, JsonScalar] = Field(default_factory=dict)  # backend-specific facts
 
 
+class SequentialSlice(BaseModel):
+    """One slice of a sequential run: its items per look and where sampling stopped.
+
+    `planned[k - 1]` is how many of the slice's items the looks 1..k hold (cumulative; the
+    last entry is every item of the slice, what a fixed-n run would use). `stopped_at` is
+    the last look whose items were run; `decision`, `boundary` (the z bound of its repeated
+    CI there, at the design's confidence) and `margin` are what the run decided with.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    planned: list[int]
+    stopped_at: int = Field(ge=1)
+    decision: Literal["pass", "fail", "inconclusive"]
+    boundary: float
+    margin: float
+
+
+class SequentialDesign(BaseModel):
+    """How a sequential run (`report --sequential K`) was sampled: K looks with
+    O'Brien-Fleming bounds (`boundary_constant` = C, the bound at the last look, at two-sided
+    level `confidence`), items assigned to looks by a seeded stratified draw (`seed`), the
+    run keys of the looks' own runs, and per slice the record above. A run carrying one must
+    be judged by the sequential rule (repeated CIs), never by fixed-n CIs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    looks: int = Field(ge=2)
+    confidence: float
+    boundary_constant: float
+    seed: int
+    look_run_keys: list[str] = Field(default_factory=list)
+    slices: dict[str, SequentialSlice] = Field(default_factory=dict)
+
+
 class RunHeader(BaseModel):
     """Who produced a run and from what: stored inside the results parquet.
 
@@ -144,6 +179,7 @@ class RunHeader(BaseModel):
     suite manifest, seed, limit). `settings` are the variant's backend settings as resolved
     (JSON). `defaults_used` names settings that were not given and took a default.
     `sandbox_tier` is the isolation generated code ran under (None: no code was run).
+    `sequential` records the design of a sequential run (None for a fixed-n run).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -165,6 +201,8 @@ class RunHeader(BaseModel):
     n_items: int = 0
     n_errors: int = 0
     perf: PerfStats = Field(default_factory=PerfStats)
+    # Set on the merged artifact of a sequential run (None: a fixed-n run; older files).
+    sequential: SequentialDesign | None = None
 
 
 @dataclass(frozen=True)

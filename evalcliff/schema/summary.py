@@ -40,6 +40,23 @@ class StratumSummary(BaseModel):
     ci_high: float | None
 
 
+class SliceSequential(BaseModel):
+    """How a slice of a sequential run was judged: sampling stopped after look `look` of
+    `looks`, when `information` (the share of its planned items run) had been reached; its
+    CI is the repeated CI with z bound `boundary` at that look (not a fixed-n bootstrap CI).
+    `items_used` of the slice's `items_max` items were run per variant (`items_max`: what
+    the fixed-n, maximal design runs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    look: int = Field(ge=1)
+    looks: int = Field(ge=2)
+    boundary: float
+    information: float = Field(gt=0.0, le=1.0)
+    items_used: int = Field(ge=0)
+    items_max: int = Field(ge=0)
+
+
 class SliceSummary(BaseModel):
     """One slice's paired statistics, the limits that applied to it, and its decision.
 
@@ -49,6 +66,8 @@ class SliceSummary(BaseModel):
     catastrophic rate against `max_catastrophic_increase` (None: no rule); `status` combines
     them with the `guards` that stop a pass. `items_needed`: more paired items that would
     likely decide an inconclusive slice (None when more items would not help).
+    `sequential` is set when the runs were sampled sequentially: then `ci_low`/`ci_high` and
+    the catastrophic CI are repeated CIs at the slice's stopping look.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -95,6 +114,7 @@ class SliceSummary(BaseModel):
     top1_agreement: float | None = None
     top1_ci_low: float | None = None
     top1_ci_high: float | None = None
+    sequential: SliceSequential | None = None
 
 
 class Headline(BaseModel):
@@ -150,10 +170,32 @@ class DistributionInfo(BaseModel):
     n_items: int = Field(ge=0)
 
 
+class SequentialSummary(BaseModel):
+    """What a sequential run saved. Item counts are per variant, over all slices:
+    `items_used` run, `items_max` the fixed-n (maximal) design, `items_saved` the
+    difference. `seconds_per_item` is each side's measured generation seconds per computed
+    item (from its run header's perf; None when nothing was computed), and
+    `seconds_saved_estimate` = sum over both variants of items saved x seconds per item:
+    an estimate, in generation seconds (variants running side by side save less wall time).
+    `boundary_constant` is C of the bounds C / sqrt(t) at the policy's confidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    looks: int = Field(ge=2)
+    confidence: float
+    boundary_constant: float
+    items_used: int = Field(ge=0)
+    items_max: int = Field(ge=0)
+    items_saved: int = Field(ge=0)
+    seconds_per_item: dict[str, float | None] = Field(default_factory=dict)
+    seconds_saved_estimate: float | None = None
+
+
 class Summary(BaseModel):
     """A comparison's verdict with its reasons, headline, slices, effective policy and the
     two runs' headers (None for a headerless results file; `base_label`/`cand_label` name
-    the runs either way). `n_paired` counts valid pairs, `n_items` all paired item ids."""
+    the runs either way). `n_paired` counts valid pairs, `n_items` all paired item ids.
+    `sequential` is set when the runs carry a sequential design (`report --sequential`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -173,6 +215,7 @@ class Summary(BaseModel):
     base: RunHeader | None = None
     cand: RunHeader | None = None
     distribution: DistributionInfo | None = None
+    sequential: SequentialSummary | None = None
 
     @property
     def exit_code(self) -> int:

@@ -14,6 +14,12 @@ as the fixed-n gate's two bounds of a two-sided CI):
 
 `sequential_plan` gives the maximum items (the fixed-n plan times the design's inflation) and
 `simulate_sequential` the error rates and expected items, which the benchmark reports.
+
+The gate (`evalcliff.gate.sequential`) uses the same bounds in *information time*: a look at
+which a share t of a slice's items has been run is judged against C / sqrt(t)
+(`boundary_at`; exactly c_k when the looks are equal), through the repeated confidence
+interval d +- c * se (`repeated_interval`), whose se is cluster-robust when items share a
+cluster. Its pass is z > c, as in `decide_look`.
 All differences are per-item `cand - base` in score fractions; rates are fractions.
 """
 
@@ -81,6 +87,63 @@ def decide_look(
     if -z > c:
         return "fail"
     return "continue" if look < looks else "inconclusive"
+
+
+def boundary_at(information: float, looks: int, confidence: float = 0.95) -> float:
+    """The O'Brien-Fleming bound C / sqrt(t) at information fraction t in (0, 1] of a
+    `looks`-look design (the share of the slice's planned items run so far). At t = k/K it
+    is `boundaries(looks, confidence)[k - 1]`; at t = 1 it is the final bound C."""
+    if not 0.0 < information <= 1.0:
+        raise ValueError(f"information must be in (0, 1], got {information}")
+    final = float(boundaries(looks, confidence)[-1])
+    return final / math.sqrt(information)
+
+
+def boundary_level(boundary: float) -> float:
+    """The two-sided confidence level whose normal quantile is `boundary`: a repeated CI
+    with bound c holds each one-sided error at 1 - Phi(c)."""
+    return float(1.0 - 2.0 * norm.sf(boundary))
+
+
+def cluster_mean_se(
+    diffs: npt.ArrayLike, clusters: npt.ArrayLike | None = None
+) -> tuple[float, float]:
+    """(mean, standard error of the mean) of paired differences.
+
+    Without clusters (or when every label is distinct) the se is s / sqrt(n) with the
+    n - 1 standard deviation, as `decide_look`. With clusters it is the cluster-robust
+    (CR1) se: sqrt(G / (G - 1) * sum_g (S_g - mean * n_g)^2) / n over the G clusters' sums
+    S_g and sizes n_g, which reduces to the former for singleton clusters. One item or one
+    cluster: se 0 (no spread can be estimated; the gate's one-cluster guard applies).
+    """
+    d = np.asarray(diffs, dtype=np.float64).ravel()
+    if d.size == 0:
+        raise ValueError("cluster_mean_se needs at least one difference")
+    mean = float(d.mean())
+    if clusters is None:
+        codes = np.arange(d.size)
+    else:
+        _, codes = np.unique(np.asarray(clusters).ravel(), return_inverse=True)
+        codes = codes.ravel()
+    groups = int(codes.max()) + 1
+    if groups < 2:
+        return mean, 0.0
+    resid = np.bincount(codes, weights=d - mean, minlength=groups)
+    var = groups / (groups - 1) * float(np.sum(resid * resid)) / d.size**2
+    return mean, math.sqrt(max(var, 0.0))
+
+
+def repeated_interval(
+    diffs: npt.ArrayLike, clusters: npt.ArrayLike | None, boundary: float
+) -> tuple[float, float, float]:
+    """(mean, low, high) of the repeated confidence interval mean +- boundary * se
+    (`cluster_mean_se`), clipped to [-1, 1] (where a difference of fractions lies; this
+    changes no decision against a margin in (0, 1)). Its low end is above -m exactly when
+    z = (mean + m) / se > boundary, the pass of `decide_look`; with no spread it is the point
+    (mean, mean)."""
+    mean, se = cluster_mean_se(diffs, clusters)
+    half = boundary * se
+    return mean, max(-1.0, mean - half), min(1.0, mean + half)
 
 
 @dataclass(frozen=True)
