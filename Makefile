@@ -33,7 +33,8 @@ $(VENV)/.installed: pyproject.toml
 
 report: $(VENV)/.installed
 	$(VENV)/bin/evalcliff report --base $(BASE) --cand $(CAND) --suite $(SUITE) --out $(OUT) \
-		--jobs $(JOBS) $(if $(CONFIG),--config $(CONFIG)) $(if $(POLICY),--policy $(POLICY))
+		--jobs $(JOBS) $(if $(CONFIG),--config $(CONFIG)) $(if $(POLICY),--policy $(POLICY)) \
+		$(if $(SEQ),--sequential $(SEQ))
 
 test: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q $(PYTEST_ARGS)

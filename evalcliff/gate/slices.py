@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from evalcliff.gate.policy import Policy
+from evalcliff.gate.reasons import ci_name
 from evalcliff.schema.summary import Guard, SliceSummary, Status, StratumSummary
 from evalcliff.stats import BootstrapResult, items_needed, mcnemar_exact, paired_bootstrap
 from evalcliff.stats.reliability import (
@@ -323,7 +324,7 @@ def reliability_warning(row: SliceSummary, confidence: float) -> str | None:
     if not problems:
         return None
     return (
-        f"{row.slice}: its {confidence * 100:g}% CI may cover less than nominal"
+        f"{row.slice}: its {ci_name(row, confidence)} may cover less than nominal"
         f" ({'; '.join(problems)}), so its {row.status} status is less certain than it"
         " looks; see README 'Statistics'"
     )

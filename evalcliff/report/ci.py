@@ -45,11 +45,42 @@ def md_escape(text: str) -> str:
 
 
 def slice_line(s: SliceSummary, ci_label: str) -> str:
-    """One line: 'Δ −3.2 pts [95% CI −5.0, −1.4], margin −2.0, n=400 (status)'."""
+    """One line: 'Δ −3.2 pts [95% CI −5.0, −1.4], margin −2.0, n=400 (status)'; a slice of
+    a sequential run adds where it stopped ('stopped at look 2 of 4, 200 of 400 items')."""
+    stopped = ""
+    if s.sequential is not None:
+        q = s.sequential
+        stopped = (
+            f", stopped at look {q.look} of {q.looks} ({fmt.count(q.items_used)} of"
+            f" {fmt.count(q.items_max)} items)"
+        )
     return (
         f"Δ {fmt.signed_points(s.delta)} pts {ci_label} {fmt.ci_points(s.ci_low, s.ci_high)},"
         f" margin {fmt.margin_points(s.margin)} pts, n={fmt.count(s.n)}, flips"
-        f" {fmt.flips(s.flips_regressed, s.flips_improved)} ({s.status})"
+        f" {fmt.flips(s.flips_regressed, s.flips_improved)}{stopped} ({s.status})"
+    )
+
+
+def ci_label_of(summary: Summary) -> str:
+    """'95% CI', or '95% repeated CI' when the runs were sampled sequentially."""
+    kind = "repeated CI" if summary.sequential is not None else "CI"
+    return f"{summary.policy.confidence * 100:g}% {kind}"
+
+
+def sequential_note(summary: Summary) -> str | None:
+    """What a sequential run saved, in one sentence (None for a fixed-n comparison)."""
+    seq = summary.sequential
+    if seq is None:
+        return None
+    share = seq.items_saved / seq.items_max if seq.items_max else 0.0
+    secs = seq.seconds_saved_estimate
+    time = "" if secs is None else f", about {secs:,.0f} s of generation saved (an estimate)"
+    return (
+        f"Sequential run ({seq.looks} looks): {fmt.count(seq.items_used)} of"
+        f" {fmt.count(seq.items_max)} items per variant were run, {fmt.count(seq.items_saved)}"
+        f" saved ({share:.0%}){time}. Each slice stopped once decided; its CIs are repeated"
+        f" (sequential) {seq.confidence * 100:g}% CIs at its stopping look, valid however"
+        " the sampling stopped."
     )
 
 
@@ -69,8 +100,9 @@ def junit_xml(
     fail -> <failure>; inconclusive -> <failure> under a strict policy (inconclusive: no-go),
     else <skipped>; pass -> no child. Each testcase's <system-out> holds its numbers.
     `extra` adds testcases (name, failure message or None for a pass), e.g. drift's chart.
+    A sequential run's slices say where they stopped, and its CIs are repeated CIs.
     """
-    ci_label = f"{summary.policy.confidence * 100:g}% CI"
+    ci_label = ci_label_of(summary)
     strict = summary.policy.inconclusive == "no-go"
     name = suite or _suite_name(summary) or "evalcliff"
     cases: list[str] = []
@@ -108,15 +140,20 @@ def junit_xml(
     props = (
         "  <properties>\n"
         f'    <property name="verdict" value="{verdict}"/>\n'
-        f"    <property name=\"base\" value={_attr(summary.base_label)}/>\n"
-        f"    <property name=\"cand\" value={_attr(summary.cand_label)}/>\n"
-        "  </properties>\n"
+        f'    <property name="base" value={_attr(summary.base_label)}/>\n'
+        f'    <property name="cand" value={_attr(summary.cand_label)}/>\n'
+        + (
+            f'    <property name="sequential" value={_attr(note)}/>\n'
+            if (note := sequential_note(summary))
+            else ""
+        )
+        + "  </properties>\n"
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuites name="evalcliff" tests="{len(cases)}" failures="{failures}"'
         f' errors="0" skipped="{skipped}">\n'
-        f"<testsuite name={_attr(name)} tests=\"{len(cases)}\" failures=\"{failures}\""
+        f'<testsuite name={_attr(name)} tests="{len(cases)}" failures="{failures}"'
         f' errors="0" skipped="{skipped}" time="0">\n'
         f"{props}" + "".join(c + "\n" for c in cases) + "</testsuite>\n</testsuites>\n"
     )
@@ -129,8 +166,9 @@ def _suite_name(summary: Summary) -> str | None:
 
 def summary_markdown(summary: Summary, report_name: str | None = "report.html") -> str:
     """A Markdown verdict with its reasons and a per-slice table, for a PR comment or
-    `$GITHUB_STEP_SUMMARY`. Deltas and CIs in points (candidate − base)."""
-    ci_label = f"{summary.policy.confidence * 100:g}% CI"
+    `$GITHUB_STEP_SUMMARY`. Deltas and CIs in points (candidate − base). A sequential run
+    says so, with the items and time saved, and where each slice stopped."""
+    ci_label = ci_label_of(summary)
     v = summary.verdict
     h = summary.headline
     base, cand = md_escape(summary.base_label), md_escape(summary.cand_label)
@@ -149,6 +187,9 @@ def summary_markdown(summary: Summary, report_name: str | None = "report.html") 
         f" of {fmt.count(summary.n_items)} items (errors: base {summary.n_errors_base},"
         f" candidate {summary.n_errors_cand})."
     )
+    note = sequential_note(summary)
+    if note:
+        lines += ["", f"**{md_escape(note)}**"]
     lines += [
         "",
         f"| slice | status | n | base % | cand % | Δ pts | {ci_label} | margin | flips −/+ |"
@@ -159,8 +200,9 @@ def summary_markdown(summary: Summary, report_name: str | None = "report.html") 
         needed = ""
         if s.status == "inconclusive":
             needed = fmt.MISSING if s.items_needed is None else f"~{fmt.count(s.items_needed)}"
+        look = "" if s.sequential is None else f" (look {s.sequential.look}/{s.sequential.looks})"
         lines.append(
-            f"| {md_escape(s.slice)} | {STATUS_ICON[s.status]} | {fmt.count(s.n)} |"
+            f"| {md_escape(s.slice)} | {STATUS_ICON[s.status]}{look} | {fmt.count(s.n)} |"
             f" {fmt.points(s.base_mean)} | {fmt.points(s.cand_mean)} |"
             f" **{fmt.signed_points(s.delta)}** | {fmt.ci_points(s.ci_low, s.ci_high)} |"
             f" {fmt.margin_points(s.margin)} |"

@@ -28,6 +28,7 @@ from plotly.offline import get_plotlyjs
 from evalcliff import __version__
 from evalcliff.report import formatting as fmt
 from evalcliff.report import verdict as verdict_box
+from evalcliff.report.ci import ci_label_of, sequential_note
 from evalcliff.report.examples import flipped_items
 from evalcliff.report.figures import figure_json, forest_figure
 from evalcliff.report.strata import Marginal, marginals, ordered_strata, valid_pairs
@@ -332,7 +333,9 @@ def build_context(
         "headline_caption": first_caption,
         "worst_caption": worst_caption,
         "worst": worst,
-        "ci_label": f"{summary.policy.confidence * 100:g}% CI",
+        "ci_label": ci_label_of(summary),
+        "fixed_ci_label": f"{summary.policy.confidence * 100:g}% CI",
+        "sequential_note": sequential_note(summary),
         "n_paired": summary.n_paired,
         "n_items": summary.n_items,
         "n_errors_base": summary.n_errors_base,
