@@ -66,3 +66,52 @@ def test_plan_cli_prints_the_sequential_design() -> None:
     assert seq["z_bounds"] == pytest.approx([4.048, 2.862, 2.337, 2.024], abs=0.02)
     plain = CliRunner().invoke(command, ["--margin", "0.02", "--flip-rate", "0.05"])
     assert "sequential" not in plain.output  # opt-in
+
+
+def test_boundary_in_information_time() -> None:
+    import numpy as np
+
+    from evalcliff.stats.sequential import boundary_at, boundary_level
+
+    c = boundaries(4)
+    for k in range(1, 5):
+        assert boundary_at(k / 4, 4) == pytest.approx(c[k - 1])
+    assert boundary_at(1.0, 4) == pytest.approx(2.024, abs=0.02)  # the final bound, C
+    assert boundary_at(0.3, 4) > boundary_at(0.6, 4)
+    assert boundary_level(1.959964) == pytest.approx(0.95, abs=1e-5)
+    with pytest.raises(ValueError):
+        boundary_at(0.0, 4)
+    assert np.isfinite(boundary_at(1e-3, 4))
+
+
+def test_cluster_robust_se_reduces_to_the_plain_one() -> None:
+    import numpy as np
+
+    from evalcliff.stats.sequential import cluster_mean_se
+
+    rng = np.random.default_rng(0)
+    d = rng.choice([-1.0, 0.0, 1.0], size=200, p=[0.1, 0.8, 0.1])
+    mean, se = cluster_mean_se(d)
+    assert mean == pytest.approx(d.mean()) and se == pytest.approx(d.std(ddof=1) / np.sqrt(200))
+    assert cluster_mean_se(d, [f"c{i}" for i in range(200)])[1] == pytest.approx(se)
+    # perfectly correlated pairs: the information of 100 items, not 200
+    pairs = np.repeat(d[:100], 2)
+    _, se_items = cluster_mean_se(pairs)
+    _, se_pairs = cluster_mean_se(pairs, np.repeat(np.arange(100), 2))
+    assert se_pairs == pytest.approx(se_items * np.sqrt(2), rel=0.02)
+    assert cluster_mean_se([0.5, -0.5], ["a", "a"])[1] == 0.0  # one cluster: no spread
+
+
+def test_repeated_interval_passes_exactly_when_decide_look_does() -> None:
+    import numpy as np
+
+    from evalcliff.stats.sequential import boundary_at, repeated_interval
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(20, 300))
+        d = rng.choice([-1.0, 0.0, 1.0], size=n, p=[0.08, 0.88, 0.04])
+        look = int(rng.integers(1, 5))
+        _, lo, hi = repeated_interval(d, None, boundary_at(look / 4, 4))
+        got = decide_look(d, 0.02, look, 4)
+        assert (lo > -0.02) == (got == "pass") and (hi < -0.02) == (got == "fail")
