@@ -47,6 +47,8 @@ def paired_bootstrap(
     confidence: float,
     seed: int | np.random.Generator,
     method: CIMethod = "percentile",
+    *,
+    threads: int | None = None,
 ) -> BootstrapResult:
     """Bootstrap CI for the mean of paired per-item differences (cand - base).
 
@@ -61,9 +63,12 @@ def paired_bootstrap(
     replicates; the gate's choice, see README "Statistics") or "bca" (bias-corrected and
     accelerated, acceleration from the leave-one-cluster-out jackknife).
 
+    `threads`: threads for the integer-draw path (None: the CPUs this process may use, capped
+    by OMP_NUM_THREADS); the result does not depend on it.
+
     Promises: `mean` is the plain mean of `diffs`; if all diffs equal d the result is exactly
     (d, d, d) (so exactly 0.0 for identical runs). Deterministic for a given int `seed`; a
-    Generator is advanced. Memory is bounded by drawing resamples in chunks (~64 MB).
+    Generator is advanced. Memory is bounded by drawing resamples in chunks (~32 MB).
     """
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
@@ -80,7 +85,7 @@ def paired_bootstrap(
     if np.all(d == first):  # exact, and avoids rounding noise like 0.1*3/3
         return BootstrapResult(first, first, first, np.full(n_resamples, first), units.k)
 
-    reps = resample_means(units, n_resamples, _rng(seed))
+    reps = resample_means(units, n_resamples, _rng(seed), threads)
     mean = float(d.mean())
     if method == "bca" and units.k >= 2:
         lo, hi = bca_interval(reps, units.estimate, jackknife_means(units), confidence)

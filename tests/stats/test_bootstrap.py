@@ -138,3 +138,12 @@ def test_weighted_bootstrap_rejects_bad_weights() -> None:
         weighted_bootstrap([_const(0.0), _const(0.0, 50)], [1.0, 1.0], 0.95)
     with pytest.raises(ValueError):
         weighted_bootstrap([_const(0.0)], [1.0, 1.0], 0.95)
+
+
+def test_threads_do_not_change_the_result() -> None:
+    diffs = np.random.default_rng(2).normal(size=3000)  # distinct: the integer-draw path
+    a = paired_bootstrap(diffs, None, 3000, 0.95, seed=3, threads=1)
+    b = paired_bootstrap(diffs, None, 3000, 0.95, seed=3, threads=2)
+    assert np.array_equal(a.replicates, b.replicates)
+    with pytest.raises(ValueError):
+        paired_bootstrap(diffs, None, 100, 0.95, seed=0, threads=0)
