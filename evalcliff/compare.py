@@ -79,7 +79,13 @@ def sequential_savings(summary: Summary) -> Summary:
         per_item.pop("cand")
     known = [v for v in per_item.values() if v is not None]
     saved = sum(v * seq.items_saved for v in known) if len(known) == len(per_item) else None
-    update = {"seconds_per_item": per_item, "seconds_saved_estimate": saved}
+    design = next((h.sequential for h in (b, c) if h is not None and h.sequential), None)
+    walls = design.look_wall_s if design is not None else []
+    update = {
+        "seconds_per_item": per_item,
+        "seconds_saved_estimate": saved,
+        "looks_wall_s": round(sum(walls), 1) if walls else None,
+    }
     return summary.model_copy(update={"sequential": seq.model_copy(update=update)})
 
 
@@ -276,10 +282,11 @@ def sequential_line(summary: Summary) -> str:
     if seq is None:
         return ""
     share = seq.items_saved / seq.items_max if seq.items_max else 0.0
-    secs = seq.seconds_saved_estimate
+    secs, walls = seq.seconds_saved_estimate, seq.looks_wall_s
     time = "" if secs is None else f", ~{secs:.0f} s of generation saved (estimate)"
+    took = "" if walls is None else f"; the looks took {walls:.0f} s wall, start-ups included"
     return (
         f"SEQUENTIAL RUN ({seq.looks} looks): {seq.items_used} of {seq.items_max} items per"
-        f" variant run, {seq.items_saved} saved ({share:.0%}){time}; CIs are repeated"
+        f" variant run, {seq.items_saved} saved ({share:.0%}){time}{took}; CIs are repeated"
         f" (sequential) {seq.confidence * 100:g}% CIs at each slice's stopping look"
     )

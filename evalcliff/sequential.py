@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,22 +140,26 @@ def run_looks(
     policy: Policy,
     run_look: RunLook,
     echo: Callable[[str], None] = lambda _line: None,
-) -> tuple[dict[str, SequentialSlice], dict[str, list[JobResult]]]:
+) -> tuple[dict[str, SequentialSlice], dict[str, list[JobResult]], list[float]]:
     """Run the looks until every slice is decided or the last look is done.
 
-    Returns each slice's record (where it stopped, its decision and bound) and each
-    variant's look runs in order. `suite` (the full build's manifest) and `policy` resolve
-    every slice's settings as the gate does; `echo` gets one line per look.
+    Returns each slice's record (where it stopped, its decision and bound), each variant's
+    look runs in order, and the wall seconds of each look that ran. `suite` (the full
+    build's manifest) and `policy` resolve every slice's settings as the gate does; `echo`
+    gets one line per look.
     """
     settings = slice_settings(list(plan.planned), policy, suite)
     open_slices = list(plan.planned)
     decided: dict[str, SequentialSlice] = {}
     done: dict[str, list[JobResult]] = {}
+    walls: list[float] = []
     for k in range(1, plan.looks + 1):
         delta = [it for it in items if plan.look[it.item_id] == k and it.slice in open_slices]
         ran = ""
         if delta:
+            t0 = time.perf_counter()
             results = run_look(k, delta)
+            walls.append(round(time.perf_counter() - t0, 3))
             for name, r in results.items():
                 done.setdefault(name, []).append(r)
             ran = ", ".join(
@@ -191,7 +196,7 @@ def run_looks(
         )
         if not open_slices:
             break
-    return decided, done
+    return decided, done, walls
 
 
 def _frame(runs: list[JobResult]) -> pd.DataFrame:
@@ -267,7 +272,7 @@ def run_sequential(
     for name in names:
         refuse_fixed_overwrite(merged_path(runs, name, looks))
     plan = plan_looks(items, looks, suite.seed)
-    decided, done = run_looks(
+    decided, done, walls = run_looks(
         items, plan, base=base, cand=cand, suite=suite, policy=policy, run_look=run_look,
         echo=echo,
     )  # fmt: skip
@@ -288,6 +293,7 @@ def run_sequential(
             boundary_constant=boundary_at(1.0, looks, policy.confidence),
             seed=suite.seed,
             look_run_keys=[h.run_key for h in look_headers],
+            look_wall_s=walls,
             slices=decided,
         )
         header = merged_header(name, look_headers, df, manifest, design)

@@ -83,8 +83,10 @@ def command(
     prompt_hash for the same id, suite builds that differ on a slice, or a run whose every
     item errored are errors (exit 2). Items that errored in either run leave the pairing.
     lm-eval --log_samples output of two models compares directly: one slice per task,
-    items paired on doc_id, lm-eval's prompt hashes checked. Also writes junit.xml (one
-    testcase per slice) and summary.md, appended to $GITHUB_STEP_SUMMARY when set.
+    items paired on doc_id, lm-eval's prompt hashes checked. Runs written by `report
+    --sequential` carry their design and are judged by it (repeated CIs at each slice's
+    stopping look). Also writes junit.xml (one testcase per slice) and summary.md, appended
+    to $GITHUB_STEP_SUMMARY when set.
     """
     from evalcliff.compare import compare_files
 

@@ -73,12 +73,18 @@ def sequential_note(summary: Summary) -> str | None:
     if seq is None:
         return None
     share = seq.items_saved / seq.items_max if seq.items_max else 0.0
-    secs = seq.seconds_saved_estimate
+    secs, walls = seq.seconds_saved_estimate, seq.looks_wall_s
     time = "" if secs is None else f", about {secs:,.0f} s of generation saved (an estimate)"
+    took = (
+        ""
+        if walls is None
+        else f"; the {seq.looks} looks took {walls:,.0f} s of wall time, each look's worker"
+        " start-up and model loading included"
+    )
     return (
         f"Sequential run ({seq.looks} looks): {fmt.count(seq.items_used)} of"
         f" {fmt.count(seq.items_max)} items per variant were run, {fmt.count(seq.items_saved)}"
-        f" saved ({share:.0%}){time}. Each slice stopped once decided; its CIs are repeated"
+        f" saved ({share:.0%}){time}{took}. Each slice stopped once decided; its CIs are repeated"
         f" (sequential) {seq.confidence * 100:g}% CIs at its stopping look, valid however"
         " the sampling stopped."
     )

@@ -159,8 +159,10 @@ class SequentialDesign(BaseModel):
     """How a sequential run (`report --sequential K`) was sampled: K looks with
     O'Brien-Fleming bounds (`boundary_constant` = C, the bound at the last look, at two-sided
     level `confidence`), items assigned to looks by a seeded stratified draw (`seed`), the
-    run keys of the looks' own runs, and per slice the record above. A run carrying one must
-    be judged by the sequential rule (repeated CIs), never by fixed-n CIs."""
+    run keys of the looks' own runs, the wall seconds each look took in the run that wrote
+    the file (both variants side by side, worker start-up included), and per slice the
+    record above. A run carrying one must be judged by the sequential rule (repeated CIs),
+    never by fixed-n CIs."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -169,6 +171,7 @@ class SequentialDesign(BaseModel):
     boundary_constant: float
     seed: int
     look_run_keys: list[str] = Field(default_factory=list)
+    look_wall_s: list[float] = Field(default_factory=list)
     slices: dict[str, SequentialSlice] = Field(default_factory=dict)
 
 

@@ -177,7 +177,10 @@ class SequentialSummary(BaseModel):
     item (from its run header's perf; None when nothing was computed), and
     `seconds_saved_estimate` = sum over both variants of items saved x seconds per item:
     an estimate, in generation seconds (variants running side by side save less wall time).
-    `boundary_constant` is C of the bounds C / sqrt(t) at the policy's confidence."""
+    `looks_wall_s` is the wall time the looks took in the run that wrote the files, worker
+    start-up and model loading per look included (the price of looking: compare it with the
+    time saved). `boundary_constant` is C of the bounds C / sqrt(t) at the policy's
+    confidence."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -189,6 +192,7 @@ class SequentialSummary(BaseModel):
     items_saved: int = Field(ge=0)
     seconds_per_item: dict[str, float | None] = Field(default_factory=dict)
     seconds_saved_estimate: float | None = None
+    looks_wall_s: float | None = None
 
 
 class Summary(BaseModel):

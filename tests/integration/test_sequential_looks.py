@@ -175,6 +175,7 @@ def test_the_loop_stops_decided_slices_and_survives_errors_and_empty_looks(
     assert merged.header.n_items == len(merged.results) == len(result.items) == 60 + 40 + 6
     assert merged.header.suite.n_items == 106 and merged.header.n_errors == 40
     assert merged.header.sequential.look_run_keys == ["cand-1", "cand-2", "cand-3", "cand-4"]
+    assert len(merged.header.sequential.look_wall_s) == 4
     order = {it.item_id: k for k, it in enumerate(items)}
     assert list(merged.results["item_id"].map(order)) == sorted(
         order[i] for i in merged.results["item_id"]
@@ -194,6 +195,7 @@ def test_the_loop_stops_decided_slices_and_survives_errors_and_empty_looks(
     assert seq["items_used"] == 106 and seq["items_max"] == 286 and seq["items_saved"] == 180
     assert seq["seconds_per_item"] == {"base": 0.5, "cand": 0.5}
     assert seq["seconds_saved_estimate"] == pytest.approx(180.0)
+    assert seq["looks_wall_s"] is not None
 
 
 def test_a_merged_file_never_replaces_a_fixed_n_run(tmp_path: Path) -> None:
