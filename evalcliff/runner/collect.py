@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -15,6 +15,9 @@ from evalcliff.scoring import get_scorer
 from evalcliff.scoring.score import Score
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
+
+if TYPE_CHECKING:
+    from evalcliff.scoring.sandbox import SandboxServer
 
 
 def per_item_metrics(hashes: dict[str, str], rdir: Path) -> dict[str, dict[str, Any]]:
@@ -37,9 +40,11 @@ class EarlyCodeScorer:
 
     `offer(context, response)` is called as each request finishes; a response to a code
     item's prompt starts its sandboxed tests on a background thread (one sandbox at a time,
-    so generation keeps a core). `score(item_id, output)` is that score when it was computed
-    for exactly this output, else None (the caller scores it then). Scoring is a pure
-    function of (item, output), so early and late scores are the same numbers.
+    so generation keeps a core), all through one `SandboxServer` (one interpreter start-up
+    for the run, each item still in its own namespaces). `score(item_id, output)` is that
+    score when it was computed for exactly this output, else None (the caller scores it
+    then). Scoring is a pure function of (item, output), so early and late scores are the
+    same numbers.
     """
 
     def __init__(self, spec: SuiteSpec, items: list[Item], allow_unsandboxed: bool) -> None:
@@ -51,6 +56,7 @@ class EarlyCodeScorer:
                 self.by_prompt.setdefault(it.prompt, []).append(it)
         self.futures: dict[tuple[str, str], Future[Score]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._server: SandboxServer | None = None
 
     def offer(self, context: str, response: Any) -> None:
         """A finished request: start scoring it if it answers a code item."""
@@ -58,14 +64,16 @@ class EarlyCodeScorer:
         if not todo or not isinstance(response, str) or response.startswith(ERROR_PREFIX):
             return
         from evalcliff.scoring.code import score_code
+        from evalcliff.scoring.sandbox import SandboxServer
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-code")
+            self._server = SandboxServer()
         for it in todo:
             key = (it.item_id, response)
             if key not in self.futures:
                 self.futures[key] = self._pool.submit(
-                    score_code, it, response, self.allow_unsandboxed
+                    score_code, it, response, self.allow_unsandboxed, self._server
                 )
 
     def score(self, item_id: str, output: str) -> Score | None:
@@ -77,6 +85,8 @@ class EarlyCodeScorer:
         """Stop: unstarted work is dropped, a running sandbox finishes."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._server is not None:
+            self._server.close()
 
 
 def score_outputs(

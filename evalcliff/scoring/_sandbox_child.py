@@ -22,6 +22,21 @@ The proxy's results are rebuilt by `decode` from exact builtin types only, so no
 the candidate's (an `__eq__` that is always True, a subclass) ever reaches a test. The tests,
 the token and the verdict pipe never exist in the candidate's memory, files or fds.
 
+Mode "server" runs many "tests" jobs, one after another, without starting an interpreter per
+job. The server itself runs no model code and reads no job: for each job it forks a *job
+runner*, which reads the job (the program; not secret) from the control pipe, enters a fresh
+user namespace (root mapped as `unshare --map-root-user` does) owning fresh mount, network and
+IPC namespaces, and forks the job's harness as pid 1 of a fresh pid namespace. The harness
+mounts its own /proc, joins the job's cgroups and then does exactly what mode "tests" does
+(tmpfs, read-only mounts, nested user namespace, candidate fork, verdict). The runner relays
+the job's secret (read from the secret pipe only after the harness was forked, so neither the
+harness's nor the candidate's memory holds it before the candidate exists), enforces the
+wall-clock limit (SIGKILL to the harness: the kernel then kills its whole pid namespace and
+waits for it) and writes the result. So each job gets what one `unshare --user --map-root-user
+--net --pid --ipc --fork --mount-proc` gives a lone "tests" run: no job sees or reaches another
+job's files, processes, IPC objects or network, and the shared pipes never reach a job's
+harness or candidate.
+
 The guard is defence in depth against accidents and naive escapes, NOT a security boundary:
 audit hooks and monkeypatches can be bypassed from Python. The boundary is what the kernel
 enforces: namespaces, read-only mounts, cgroups and resource limits.
@@ -34,6 +49,7 @@ import contextlib
 import json
 import os
 import resource
+import select
 import signal
 import struct
 import sys
@@ -46,7 +62,12 @@ SCRATCH = ("/var/tmp", "/dev/shm", "/tmp")
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
-CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_REC, MS_PRIVATE = 16384, 1 << 18
+F_SETPIPE_SZ = 1031
+MAX_SECRET = 1024 * 1024  # bytes of one job's tests + prompt (one pipe buffer)
+NO_MORE_JOBS = 3  # a job runner's exit code when the control pipe is closed
 PR_SET_DUMPABLE = 4
 MAX_MESSAGE = 32 * 1024 * 1024  # bytes of one candidate reply
 MAX_DEPTH = 200  # nesting of one encoded value
@@ -78,11 +99,18 @@ _SOCKET_DENIED = ("socket", "socketpair", "create_connection", "create_server", 
 # fmt: on
 
 
-def _libc_call(name: str, *args: Any) -> None:
-    import ctypes
+_LIBC: Any = None
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) != 0:
+
+def _libc_call(name: str, *args: Any) -> None:
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    if getattr(_LIBC, name)(*args) != 0:
+        import ctypes
+
         err = ctypes.get_errno()
         raise OSError(err, f"{name}{args[:2]}: {os.strerror(err)}")
 
@@ -527,8 +555,180 @@ def tests_mode(cfg: dict[str, Any], source: str) -> NoReturn:
     os._exit(0)
 
 
+# --- server mode: many tests jobs, each in fresh namespaces --------------------------------
+
+
+def read_capped(fd: int, limit: int) -> str:
+    """A file's text from its start, at most `limit` bytes: head and tail kept (as the
+    parent's `_read_capped`)."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+
+    def read_at(offset: int, n: int) -> bytes:
+        chunks = []
+        while n > 0 and (chunk := os.pread(fd, min(n, 1 << 20), offset)):
+            chunks.append(chunk)
+            offset += len(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    if size <= limit:
+        return read_at(0, size).decode("utf-8", "replace")
+    head, tail = read_at(0, limit // 2), read_at(size - limit // 2, limit // 2)
+    cut = f"\n...[{size - len(head) - len(tail)} bytes cut]...\n"
+    return head.decode("utf-8", "replace") + cut + tail.decode("utf-8", "replace")
+
+
+def recv_bytes(fd: int, limit: int) -> bytes | None:
+    """One length-prefixed message's bytes, or None at end of file."""
+    head = b""
+    while len(head) < 4:
+        chunk = os.read(fd, 4 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    (size,) = struct.unpack(">I", head)
+    if size > limit:
+        raise ProtocolError(f"message of {size} bytes (limit {limit})")
+    body = b""
+    while len(body) < size:
+        chunk = os.read(fd, min(size - len(body), 1 << 20))
+        if not chunk:
+            return None
+        body += chunk
+    return body
+
+
+def enter_job_namespaces() -> None:
+    """Fresh user (our uid mapped to root), mount, network and IPC namespaces; the next child
+    is pid 1 of a fresh pid namespace. What `unshare --user --map-root-user --net --pid
+    --ipc --fork` does for a lone run."""
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID
+    _libc_call("unshare", flags)
+    for path, text in (
+        ("/proc/self/setgroups", "deny"),
+        ("/proc/self/uid_map", f"0 {uid} 1"),
+        ("/proc/self/gid_map", f"0 {gid} 1"),
+    ):
+        with open(path, "w", encoding="ascii") as f:
+            f.write(text)
+
+
+def job_harness(job: dict[str, Any], secret_r: int, verdict_w: int, alive_fd: int) -> NoReturn:
+    """Pid 1 of the job's pid namespace: its own /proc, its cgroups, then mode "tests"."""
+    try:
+        _close_all_but({secret_r, verdict_w, alive_fd})
+        _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+        _libc_call("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        join_cgroups(job["cgroups"])
+        isolate_filesystem(job["max_disk_mb"])
+        with open("/tmp/main.py", "w", encoding="utf-8") as f:
+            f.write(job["source"])
+        cfg = {
+            **job,
+            "namespaced": True,
+            "guard": True,
+            "secret_fd": secret_r,
+            "verdict_fd": verdict_w,
+            "alive_fd": alive_fd,
+        }
+    except BaseException:  # noqa: BLE001 - reported as a run without a verdict
+        traceback.print_exc()
+        os._exit(1)
+    tests_mode(cfg, job["source"])
+
+
+def run_job(cfg: dict[str, Any]) -> NoReturn:
+    """A job runner: read one job, run its harness in fresh namespaces within its wall-clock
+    limit, write the result. Exits NO_MORE_JOBS when the control pipe is closed."""
+    raw = recv_bytes(cfg["ctrl_fd"], MAX_MESSAGE)
+    if raw is None:
+        os._exit(NO_MORE_JOBS)
+    job = json.loads(raw)
+    secret_r, secret_w = os.pipe()
+    verdict_r, verdict_w = os.pipe()
+    import fcntl
+
+    fcntl.fcntl(secret_w, F_SETPIPE_SZ, MAX_SECRET)
+    outputs = []
+    for name in ("out", "err"):
+        path = f"{name}-{os.getpid()}"
+        outputs.append(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(path)  # only the fd is left: no job can open another's output by path
+    enter_job_namespaces()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    harness = os.fork()
+    if harness == 0:
+        os.dup2(outputs[0], 1)
+        os.dup2(outputs[1], 2)
+        job_harness(job, secret_r, verdict_w, cfg["alive_fd"])
+    os.close(secret_r)
+    os.close(verdict_w)
+    secret = recv_bytes(cfg["secret_fd"], MAX_SECRET)
+    with contextlib.suppress(OSError):  # a harness that died early leaves it unread
+        os.write(secret_w, secret or b"")
+    os.close(secret_w)
+    pidfd = os.pidfd_open(harness)
+    timed_out = not select.select([pidfd], [], [], float(job["timeout_s"]))[0]
+    if timed_out:
+        os.kill(harness, signal.SIGKILL)  # pid 1: the kernel kills its pid namespace
+    _, status = os.waitpid(harness, 0)
+    os.set_blocking(verdict_r, False)
+    try:
+        verdict = os.read(verdict_r, 4096).decode("utf-8", "replace")
+    except BlockingIOError:
+        verdict = ""
+    limit = int(cfg["output_limit"])
+    result = {
+        "status": exit_status(status)[0],
+        "timed_out": timed_out,
+        "verdict": verdict,
+        "stdout": read_capped(outputs[0], limit),
+        "stderr": read_capped(outputs[1], limit),
+    }
+    send(cfg["result_fd"], ["result", result])
+    os._exit(0)
+
+
+def serve(cfg: dict[str, Any]) -> NoReturn:
+    """Mode "server": a job runner per job, one at a time, until the control pipe closes."""
+    _close_all_but({cfg["ctrl_fd"], cfg["secret_fd"], cfg["result_fd"], cfg["alive_fd"]})
+    # What every job imports, imported once here (each job's processes are forks of this).
+    import ctypes
+    import fcntl  # noqa: F401
+    import socket  # noqa: F401
+    import subprocess  # noqa: F401
+
+    global _LIBC
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    import gc
+
+    gc.freeze()  # forks share these pages: no collection should touch them
+    while True:
+        select.select([cfg["ctrl_fd"]], [], [])  # a job, or end of file
+        sys.stdout.flush()
+        runner = os.fork()
+        if runner == 0:
+            try:
+                run_job(cfg)
+            except BaseException:  # noqa: BLE001
+                traceback.print_exc()
+                sys.stderr.flush()
+                os._exit(1)
+        while True:  # as pid 1, also reap orphans
+            pid, status = os.wait()
+            if pid == runner:
+                break
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:  # NO_MORE_JOBS, or a broken runner: the parent sees end of file
+            os._exit(0 if code == NO_MORE_JOBS else 1)
+
+
 def main() -> None:
     cfg: dict[str, Any] = json.loads(sys.argv[1])
+    if cfg["mode"] == "server":
+        serve(cfg)
     join_cgroups(cfg["cgroups"])
     with open(cfg["source_path"], encoding="utf-8") as f:
         source = f.read()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import queue
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from evalcliff.errors import EvalcliffError
-from evalcliff.scoring.sandbox import require_isolation, run_tests_sandboxed
+from evalcliff.scoring.sandbox import SandboxServer, require_isolation, run_tests_sandboxed
 from evalcliff.scoring.score import Score
 from evalcliff.suites.items import Item
 
@@ -48,7 +49,9 @@ def _first_line(text: str) -> str:
     return line[:_DETAIL_MAX]
 
 
-def score_code(item: Item, output: str, allow_unsandboxed: bool = False) -> Score:
+def score_code(
+    item: Item, output: str, allow_unsandboxed: bool = False, server: SandboxServer | None = None
+) -> Score:
     """1.0 iff `item.meta["tests"]` pass against `meta["entry_point"]` as defined by
     prompt + completion, run in the sandbox within its limits (`run_tests_sandboxed`: the
     verdict comes from a harness process the model's code cannot read or write).
@@ -57,7 +60,8 @@ def score_code(item: Item, output: str, allow_unsandboxed: bool = False) -> Scor
     first line of the failure (the exception line, the limit that killed it, or the exit code).
     `item.meta["timeout_s"]` (default 5) sets the wall-clock limit. Raises EvalcliffError when
     `meta["tests"]` or `meta["entry_point"]` is missing, or when the sandbox tier here is below
-    "namespaces" and `allow_unsandboxed` is False.
+    "namespaces" and `allow_unsandboxed` is False. With `server`, the tests run through it
+    (same isolation and result, without an interpreter start-up per item).
     """
     tests, entry_point = _tests_of(item)
     require_isolation(allow_unsandboxed)
@@ -68,7 +72,8 @@ def score_code(item: Item, output: str, allow_unsandboxed: bool = False) -> Scor
         msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         return Score(0.0, False, True, f"syntax error: {msg}{where}"[:_DETAIL_MAX])
-    result = run_tests_sandboxed(
+    run = run_tests_sandboxed if server is None else server.run_tests
+    result = run(
         build_program(item, completion),
         tests,
         entry_point,
@@ -86,7 +91,8 @@ def score_code_batch(
     workers: int = 2,
     allow_unsandboxed: bool = False,
 ) -> list[Score]:
-    """`score_code` over many (item, output) pairs, `workers` sandboxes at a time, in order.
+    """`score_code` over many (item, output) pairs, `workers` sandboxes at a time, in order
+    (each worker runs its share through one `SandboxServer`).
 
     Raises EvalcliffError before running anything when the sandbox tier is below
     "namespaces" and `allow_unsandboxed` is False.
@@ -94,7 +100,31 @@ def score_code_batch(
     pairs = list(items_and_outputs)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    if pairs:
-        require_isolation(allow_unsandboxed)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: score_code(p[0], p[1], allow_unsandboxed), pairs))
+    if not pairs:
+        return []
+    require_isolation(allow_unsandboxed)
+    n = min(workers, len(pairs))
+    servers = [SandboxServer() for _ in range(n)]
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(pairs)):
+        todo.put(i)
+
+    def work(k: int) -> list[tuple[int, Score]]:
+        done: list[tuple[int, Score]] = []
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return done
+            done.append((i, score_code(*pairs[i], allow_unsandboxed, servers[k])))
+
+    out: list[Score | None] = [None] * len(pairs)
+    try:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            for done in pool.map(work, range(n)):
+                for i, score in done:
+                    out[i] = score
+    finally:
+        for server in servers:
+            server.close()
+    return [s for s in out if s is not None]

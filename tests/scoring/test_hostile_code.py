@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from evalcliff.scoring import score_code
-from evalcliff.scoring.sandbox import sandbox_tier
+from evalcliff.scoring.sandbox import SandboxServer, sandbox_tier
 
 pytestmark = pytest.mark.skipif(
     sandbox_tier() != "namespaces", reason="hostile code is only scored under namespaces"
@@ -129,18 +129,31 @@ def no_host_marks() -> Any:
         assert not Path(p).exists(), f"hostile code wrote {p}"
 
 
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with SandboxServer() as s:
+        yield s
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["lone", "server"])
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
-def test_hostile_completion_scores_zero(kind: str, item_factory: Any) -> None:
+def test_hostile_completion_scores_zero(
+    kind: str, served: bool, item_factory: Any, server: SandboxServer
+) -> None:
     item = item_factory(
         "", prompt=PROMPT, slice_="code", tests=TESTS, entry_point="add", timeout_s=3.0
     )
     start = time.monotonic()
-    s = score_code(item, HOSTILE[kind])
+    s = score_code(item, HOSTILE[kind], server=server if served else None)
     assert time.monotonic() - start < 15
     assert (s.score, s.correct) == (0.0, False), (kind, s)
     os.kill(os.getpid(), 0)
 
 
-def test_honest_completion_still_passes(item_factory: Any) -> None:
+@pytest.mark.parametrize("served", [False, True], ids=["lone", "server"])
+def test_honest_completion_still_passes(
+    served: bool, item_factory: Any, server: SandboxServer
+) -> None:
+    # through the server, this runs after every hostile job above on the same server
     item = item_factory("", prompt=PROMPT, slice_="code", tests=TESTS, entry_point="add")
-    assert score_code(item, "    return a + b\n").correct
+    assert score_code(item, "    return a + b\n", server=server if served else None).correct
