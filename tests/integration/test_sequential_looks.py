@@ -13,7 +13,7 @@ import pytest
 from evalcliff.compare import compare_files
 from evalcliff.errors import EvalcliffError
 from evalcliff.gate import Policy
-from evalcliff.results.io import read_run, write_run
+from evalcliff.results.io import read_run, write_results, write_run
 from evalcliff.runner.many import JobResult
 from evalcliff.schema.run import PerfStats, RunHeader
 from evalcliff.sequential import (
@@ -218,3 +218,14 @@ def test_compare_refuses_runs_with_different_designs(tmp_path: Path) -> None:
     write_run(cand.results, path, cand.header.model_copy(update={"sequential": other}))
     with pytest.raises(EvalcliffError, match="different sequential designs"):
         compare_files(result.paths["base"], path, None, tmp_path / "rep")
+
+
+def test_one_side_carrying_the_design_is_enough(tmp_path: Path) -> None:
+    # a headerless copy of the candidate (JSONL rows only) is still judged by the design
+    result, _, _ = _run(tmp_path, wrong={}, errors={})
+    rows = tmp_path / "cand.jsonl"
+    write_results(read_run(result.paths["cand"]).results, rows)
+    _, _, summary_path = compare_files(result.paths["base"], rows, None, tmp_path / "rep")
+    summary = json.loads(summary_path.read_text())
+    assert summary["sequential"]["looks"] == 4
+    assert all(s["sequential"] is not None for s in summary["slices"])
