@@ -39,7 +39,8 @@ class EarlyCodeScorer:
     """Scores code-slice outputs in the sandbox while generation goes on.
 
     `offer(context, response)` is called as each request finishes; a response to a code
-    item's prompt starts its sandboxed tests on a background thread (one sandbox at a time,
+    item's request (`contexts`: item_id -> request context; default: the prompt itself)
+    starts its sandboxed tests on a background thread (one sandbox at a time,
     so generation keeps a core), all through one `SandboxServer` (one interpreter start-up
     for the run, each item still in its own namespaces). `score(item_id, output)` is that
     score when it was computed for exactly this output, else None (the caller scores it
@@ -47,20 +48,27 @@ class EarlyCodeScorer:
     same numbers.
     """
 
-    def __init__(self, spec: SuiteSpec, items: list[Item], allow_unsandboxed: bool) -> None:
+    def __init__(
+        self,
+        spec: SuiteSpec,
+        items: list[Item],
+        allow_unsandboxed: bool,
+        contexts: dict[str, str] | None = None,
+    ) -> None:
         self.allow_unsandboxed = allow_unsandboxed
-        self.by_prompt: dict[str, list[Item]] = {}
+        self.by_context: dict[str, list[Item]] = {}
         for it in items:
             sl = spec.slices[it.slice]
             if sl.scorer == "code" and sl.lm_eval_task is None:
-                self.by_prompt.setdefault(it.prompt, []).append(it)
+                context = it.prompt if contexts is None else contexts[it.item_id]
+                self.by_context.setdefault(context, []).append(it)
         self.futures: dict[tuple[str, str], Future[Score]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._server: SandboxServer | None = None
 
     def offer(self, context: str, response: Any) -> None:
         """A finished request: start scoring it if it answers a code item."""
-        todo = self.by_prompt.get(context)
+        todo = self.by_context.get(context)
         if not todo or not isinstance(response, str) or response.startswith(ERROR_PREFIX):
             return
         from evalcliff.scoring.code import score_code

@@ -1,15 +1,22 @@
-"""The one module that talks to lm-eval: task configs, the cache hook, samples, errors.
+"""The one module that talks to lm-eval: requests, the cache hook, samples, errors.
 
-- Generated/JSONL slices become dict task configs (no YAML registry, no !function) whose docs
-  are the slice's items; `lm_eval_task` slices name an lm-eval task (built in, or defined in
-  the slice's `lm_eval_include` directory) whose per-sample metric becomes the item score.
+- Generated/JSONL slices: each item is one lm-eval `generate_until` request, handed to the
+  backend (an lm-eval `LM`) through lm-eval's `CachingLM`. The request (context and
+  generation kwargs, hence the cache key) is exactly the one lm-eval builds from the slice's
+  task config (`task_configs`: a dict config, docs = the slice's items, zero-shot); a test
+  holds the two equal. Going to the LM directly skips what `simple_evaluate` adds around it
+  for these slices (per-doc Jinja templates, sample logging, metrics, the environment
+  report with its `pip list`): about 3 s of CPU on the smoke suite, for the same outputs.
+- `lm_eval_task` slices name an lm-eval task (built in, or defined in the slice's
+  `lm_eval_include` directory) and run through `simple_evaluate`: their per-sample metric
+  becomes the item score.
 - Persistence: lm-eval's `CachingLM` keeps each finished request in SQLite (autocommit),
   keyed on the request; every run gets its own cache directory because the key does not
   include the model. `JournalHook` wraps lm-eval's cache hook to also append one JSON line
   per finished item (request hash, latency), which feeds progress and `latency_s`.
 - The error signal: a backend answers `ERROR_PREFIX + reason` for a request that failed for
   good; lm-eval caches whatever it is given, so `purge_errors` drops those from the cache.
-- Context: `context_budget` finds prompts longer than the model's context, which lm-eval
+- Context: `context_budget` finds requests longer than the model's context, which lm-eval
   would left-truncate silently; the runner records them as error rows instead.
 """
 
@@ -17,6 +24,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import random
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,8 +41,15 @@ def task_name(suite: str, slice_name: str) -> str:
     return f"evalcliff_{suite}_{slice_name}"
 
 
+def generation_kwargs(spec: SuiteSpec, slice_name: str) -> dict[str, Any]:
+    """A generated slice's lm-eval generation kwargs (their order is part of the cache key)."""
+    g = spec.slices[slice_name].generation
+    return {"until": list(g.until), "max_gen_toks": g.max_gen_toks, "do_sample": False}
+
+
 def task_configs(spec: SuiteSpec, items: list[Item]) -> list[dict[str, Any]]:
-    """One generate_until task per generated/JSONL slice, docs = its items (in order)."""
+    """One generate_until task per generated/JSONL slice, docs = its items (in order): the
+    lm-eval tasks whose requests `item_requests` builds directly."""
     import datasets
 
     configs = []
@@ -56,11 +73,7 @@ def task_configs(spec: SuiteSpec, items: list[Item]) -> list[dict[str, Any]]:
                 "doc_to_target": "{{target}}",
                 "output_type": "generate_until",
                 "target_delimiter": "",
-                "generation_kwargs": {
-                    "until": list(sl.generation.until),
-                    "max_gen_toks": sl.generation.max_gen_toks,
-                    "do_sample": False,
-                },
+                "generation_kwargs": generation_kwargs(spec, slice_name),
                 "metadata": {"version": spec.version},
             }
         )
@@ -223,44 +236,95 @@ def purge_errors(cache_db: Path, prefix: str) -> int:
     return n
 
 
-def context_budget(lm: Any, chat: bool) -> tuple[int, Callable[[str], int]] | None:
-    """(context length in tokens, prompt -> its token count) for models whose tokenizer and
-    context evalcliff can see in-process (hf, vllm); None otherwise (a served model's server
-    refuses an over-long prompt itself, which becomes an error row)."""
+def context_budget(lm: Any) -> tuple[int, Callable[[str], int]] | None:
+    """(context length in tokens, request context -> its token count) for models whose
+    tokenizer and context evalcliff can see in-process (hf, vllm); None otherwise (a served
+    model's server refuses an over-long prompt itself, which becomes an error row)."""
     max_length = getattr(lm, "max_length", None)
     encode = getattr(lm, "tok_encode", None)
     if not isinstance(max_length, int) or max_length <= 0 or encode is None:
         return None
-
-    def count(prompt: str) -> int:
-        text = prompt
-        if chat:
-            text = lm.apply_chat_template([{"role": "user", "content": prompt}], True)
-        return len(encode(text))
-
-    return max_length, count
+    return max_length, lambda context: len(encode(context))
 
 
-def collect_outputs(
-    samples: dict[str, list[dict[str, Any]]], spec: SuiteSpec, items: list[Item]
+def request_context(lm: Any, prompt: str, *, chat: bool, system_prompt: str | None) -> str:
+    """The context lm-eval builds for a zero-shot generate_until doc whose text is `prompt`
+    (`ConfigurableTask.fewshot_context`, no description, empty delimiters, no gen_prefix):
+    the system prompt then the prompt, or the LM's chat template over a system turn (if any)
+    and a user turn, ready for the assistant's answer."""
+    if not chat:
+        return (system_prompt or "") + prompt
+    turns = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    turns.append({"role": "user", "content": prompt})
+    return str(lm.apply_chat_template(turns, add_generation_prompt=True))
+
+
+def item_requests(
+    lm: Any, spec: SuiteSpec, items: list[Item], *, chat: bool, system_prompt: str | None
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """item_id -> the (context, generation kwargs) of its generate_until request, as lm-eval
+    builds it from `task_configs` (same texts, so the same cache keys)."""
+    return {
+        it.item_id: (
+            request_context(lm, it.prompt, chat=chat, system_prompt=system_prompt),
+            generation_kwargs(spec, it.slice),
+        )
+        for it in items
+    }
+
+
+def _seed_like_simple_evaluate(seed: int) -> None:
+    """The seeds `simple_evaluate(random_seed=..., numpy_random_seed=..., torch_random_seed=...)`
+    sets (greedy decoding uses none of them; a backend might)."""
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    torch = sys.modules.get("torch")  # only a backend that uses torch has imported it
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def generate_items(
+    lm: Any,
+    requests: list[tuple[str, str, dict[str, Any]]],
+    cache: Path,
+    *,
+    seed: int,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """(item_id -> raw output text, item_id -> request hash) from lm-eval's samples."""
+    """Run (item_id, context, gen_kwargs) requests through lm-eval's `CachingLM` over `lm`
+    (cached answers are taken from `cache`, new ones stored as each completes), in this
+    order (the LM may regroup them, e.g. HFLM by generation kwargs, first seen first).
+    Returns (item_id -> output text, item_id -> request hash)."""
+    from lm_eval.api.instance import Instance
+    from lm_eval.api.model import CachingLM
+
+    if not requests:
+        return {}, {}
+    _quiet_lm_eval_bars()
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    _seed_like_simple_evaluate(seed)
+    rank = getattr(lm, "rank", 0) or int(os.environ.get("LOCAL_RANK", "0"))
+    caching = CachingLM(lm, f"{cache}_rank{rank}.db")  # simple_evaluate's file name
+    instances = [
+        Instance(
+            request_type="generate_until",
+            doc={"item_id": iid},
+            arguments=(context, kwargs),
+            idx=0,
+            metadata=("evalcliff", k, 1),  # (task name, doc id, repeats)
+        )
+        for k, (iid, context, kwargs) in enumerate(requests)
+    ]
+    try:
+        responses = caching.generate_until(instances)
+    finally:
+        caching.dbdict.close()  # waits for its writes; a later connection needs no wait
     outputs: dict[str, str] = {}
     hashes: dict[str, str] = {}
-    for slice_name in spec.slices:
-        for s in samples.get(task_name(spec.name, slice_name), []):
-            iid = s["doc"]["item_id"]
-            resp = s["filtered_resps"][0] if s["filtered_resps"] else s["resps"][0][0]
-            outputs[iid] = resp if isinstance(resp, str) else str(resp)
-            args = s.get("arguments")
-            if args:
-                first = args[0] if isinstance(args, list) else next(iter(args.values()))
-                hashes[iid] = request_hash(first)
-    missing = {it.item_id for it in items} - set(outputs)
-    if missing:
-        raise EvalcliffError(
-            f"lm-eval returned no output for {len(missing)} items, e.g. {sorted(missing)[:3]}"
-        )
+    for (iid, context, kwargs), resp in zip(requests, responses, strict=True):
+        outputs[iid] = resp if isinstance(resp, str) else str(resp)
+        hashes[iid] = request_hash((context, kwargs))
     return outputs, hashes
 
 
@@ -268,9 +332,8 @@ def _quiet_lm_eval_bars() -> None:
     """Silence lm-eval's own tqdm bars (task building, cache check, requests): evalcliff
     shows one progress bar per variant from the journal, and in a CI log (no TTY) lm-eval's
     bars are a flood of carriage returns. lm-eval passes `disable=False` explicitly, so the
-    bar class itself is replaced in the modules that import it."""
-    import importlib
-
+    bar class itself is replaced in the modules that import it (those already imported:
+    `lm_eval.api.task` alone costs 0.8 s of imports, datasets included)."""
     from tqdm import tqdm
 
     class QuietTqdm(tqdm):  # type: ignore[misc]
@@ -279,29 +342,26 @@ def _quiet_lm_eval_bars() -> None:
             super().__init__(*args, **kwargs)
 
     for name in ("lm_eval.api.model", "lm_eval.api.task", "lm_eval.models.huggingface"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
+        module = sys.modules.get(name)
         if getattr(module, "tqdm", None) is tqdm:
             setattr(module, "tqdm", QuietTqdm)  # noqa: B010 - a module attribute
 
 
-def generate(
+def lm_eval_task_samples(
     lm: Any,
     spec: SuiteSpec,
-    items: list[Item],
     cache: Path,
     *,
     chat: bool,
     system_prompt: str | None,
     seed: int,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run every item (and the suite's lm-eval task slices) through lm-eval; its logged
-    samples by task name. Finished requests are cached under `cache` as they complete."""
+    """Run the suite's `lm_eval_task` slices through `simple_evaluate`; its logged samples by
+    task name ({} when there are none). Finished requests are cached under `cache`."""
+    if not lm_eval_slices(spec):
+        return {}
     import lm_eval
     import lm_eval.evaluator
-    from lm_eval.tasks import TaskManager
 
     # lm-eval shells out to `git describe` for its own log and prints "fatal: not a git
     # repository" outside one; evalcliff records versions in the run header instead.
@@ -310,7 +370,9 @@ def generate(
     # lm-eval's warnings are noise here (its one that matters, prompt truncation, cannot
     # happen: the runner refuses over-long prompts before they reach it)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    common: dict[str, Any] = dict(
+    res = lm_eval.simple_evaluate(
+        tasks=sorted(set(lm_eval_slices(spec).values())),
+        task_manager=lm_eval_task_manager(spec),
         model=lm,
         use_cache=str(cache),
         log_samples=True,
@@ -323,25 +385,7 @@ def generate(
         fewshot_random_seed=seed,
         verbosity="ERROR",
     )
-    samples: dict[str, list[dict[str, Any]]] = {}
-    configs = task_configs(spec, items)
-    if configs:
-        res = lm_eval.simple_evaluate(
-            tasks=configs,
-            predict_only=True,
-            task_manager=TaskManager(include_defaults=False),
-            **common,
-        )
-        if res is None:
-            raise EvalcliffError("lm-eval returned no results")
-        samples.update(res["samples"])
-    if lm_eval_slices(spec):  # lm-eval's own tasks: their per-sample metrics are scores
-        res = lm_eval.simple_evaluate(
-            tasks=sorted(set(lm_eval_slices(spec).values())),
-            task_manager=lm_eval_task_manager(spec),
-            **common,
-        )
-        if res is None:
-            raise EvalcliffError("lm-eval returned no results")
-        samples.update(res["samples"])
+    if res is None:
+        raise EvalcliffError("lm-eval returned no results")
+    samples: dict[str, list[dict[str, Any]]] = res["samples"]
     return samples

@@ -145,19 +145,20 @@ def _set_state(rdir: Path, status: str, **extra: Any) -> None:
 
 
 def _too_long(
-    lm: Any, spec: SuiteSpec, items: list[Item], chat: bool
+    lm: Any, spec: SuiteSpec, items: list[Item], contexts: dict[str, str]
 ) -> tuple[int | None, dict[str, str]]:
     """(the model's context length in tokens, or None when evalcliff cannot see it; item_id ->
-    error text for prompts that do not fit it with room for the slice's generation, which
-    lm-eval would cut the beginning off without a word)."""
-    budget = lmeval.context_budget(lm, chat)
+    error text for requests (`contexts`: the prompt with its system prompt and chat
+    template) that do not fit it with room for the slice's generation, which lm-eval would
+    cut the beginning off without a word)."""
+    budget = lmeval.context_budget(lm)
     if budget is None:
         return None, {}
     context, count = budget
     out = {}
     for it in items:
         gen = spec.slices[it.slice].generation.max_gen_toks
-        n = count(it.prompt)
+        n = count(contexts[it.item_id])
         if n + gen > context:
             out[it.item_id] = (
                 f"prompt is {n} tokens (+{gen} to generate), context is {context} tokens; "
@@ -297,10 +298,14 @@ def _execute(
                 f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "
                 "use prompting = 'completion' or a checkpoint with a chat template"
             )
-        context, refused = _too_long(lm, spec, items, chat)
+        requests = lmeval.item_requests(
+            lm, spec, items, chat=chat, system_prompt=variant.system_prompt
+        )
+        contexts = {iid: ctx for iid, (ctx, _) in requests.items()}
+        context, refused = _too_long(lm, spec, items, contexts)
         if context is not None:
             raw_identity.setdefault("context_length", context)
-        early = EarlyCodeScorer(spec, items, allow_unsandboxed)
+        early = EarlyCodeScorer(spec, items, allow_unsandboxed, contexts)
         lmeval.install_journal(lm, journal_path, on_item, early.offer)
         if hasattr(lm, "metrics_path"):
             lm.metrics_path = metrics_path
@@ -310,10 +315,16 @@ def _execute(
             if on_item is not None:
                 on_item()
         runnable = [it for it in items if it.item_id not in refused]
+        # code items first: their sandboxed tests then run while the rest is generated
+        order = sorted(runnable, key=lambda it: spec.slices[it.slice].scorer != "code")
         gen_t0 = time.perf_counter()
         try:
-            samples = lmeval.generate(
-                lm, spec, runnable, rdir / "requests",
+            outputs, hashes = lmeval.generate_items(
+                lm, [(it.item_id, *requests[it.item_id]) for it in order], rdir / "requests",
+                seed=seed,
+            )  # fmt: skip
+            samples = lmeval.lm_eval_task_samples(
+                lm, spec, rdir / "requests",
                 chat=chat, system_prompt=variant.system_prompt, seed=seed,
             )  # fmt: skip
         except (KeyboardInterrupt, EvalcliffError):
@@ -335,7 +346,6 @@ def _execute(
         if hasattr(lm, "server_info"):
             server = lm.server_info()
     try:
-        outputs, hashes = lmeval.collect_outputs(samples, spec, runnable)
         outputs.update({iid: ERROR_PREFIX + why for iid, why in refused.items()})
         metrics = per_item_metrics(hashes, rdir)
         if hasattr(lm, "tok_encode"):  # local models: count output tokens with their tokenizer
