@@ -100,3 +100,19 @@ def test_cached_answers_are_not_asked_again(mini_suite: Path, tmp_path: Path) ->
     both, _ = lmeval.generate_items(lm, requests, tmp_path / "c", seed=1)
     assert len(lm.seen) == len(requests) - 10
     assert {k: both[k] for k in first} == first
+
+
+def test_answers_a_backend_did_not_hook_are_stored(mini_suite: Path, tmp_path: Path) -> None:
+    class Hookless(RecordingLM):
+        def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
+            return [" x"] * len(requests)
+
+    spec = load_suite(str(mini_suite))
+    items, _ = prepare_items(spec)
+    lm = Hookless({})
+    built = lmeval.item_requests(lm, spec, items, chat=False, system_prompt=None)
+    _, hashes = lmeval.generate_items(
+        lm, [(iid, *r) for iid, r in built.items()], tmp_path / "c", seed=1
+    )
+    with SqliteDict(str(tmp_path / "c_rank0.db")) as db:
+        assert dict(db.items()) == {h: " x" for h in hashes.values()}
