@@ -59,6 +59,8 @@ def machine() -> dict[str, Any]:
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
         "platform": platform.platform(),
+        # whole-process timings run one thread; the bootstrap section records its own
+        # thread count (one-thread rows plus an all-threads table)
         "threads_used": 1,
     }
     try:

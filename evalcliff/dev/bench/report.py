@@ -64,7 +64,8 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "compare_runs (end to end) adds pairing, the catastrophic-rate bootstrap and two"
         " strata per slice. The continuous-score row is the worst case (every difference"
-        " distinct, so no grouping helps) and is run once.",
+        " distinct, so no grouping helps) and is run"
+        f" {r.get('threaded', [{}])[0].get('repeats', 1)} time(s), minimum kept.",
         "",
     ]
     return "\n".join(lines)
