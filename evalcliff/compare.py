@@ -169,9 +169,9 @@ def compare_artifacts(
     )
     summary = summary.model_copy(update={"base": base.header, "cand": cand.header})
     summary = sequential_savings(summary)
-    limited = limited_run_note(base, cand)
-    if limited:
-        summary = summary.model_copy(update={"warnings": [limited, *summary.warnings]})
+    notes = [n for n in (limited_run_note(base, cand), same_run_note(base, cand)) if n]
+    if notes:
+        summary = summary.model_copy(update={"warnings": [*notes, *summary.warnings]})
     if divergence_path is not None:
         from evalcliff.distribution import attach_divergence
 
@@ -183,6 +183,20 @@ def compare_artifacts(
             policy.seed,
         )
     return summary
+
+
+def same_run_note(base: RunArtifact, cand: RunArtifact) -> str | None:
+    """The warning for two runs of one configuration (same run key: same settings, weights
+    and items), e.g. the same file given twice: an A/A comparison, not a candidate's test."""
+    if base.header is None or cand.header is None:
+        return None
+    if base.header.run_key != cand.header.run_key:
+        return None
+    return (
+        f"A/A COMPARISON: base and cand are runs of one configuration (run key "
+        f"{base.header.run_key}: same settings, weights and items); this measures the engine's "
+        "noise, not a candidate"
+    )
 
 
 def limited_run_note(base: RunArtifact, cand: RunArtifact) -> str | None:
@@ -233,12 +247,12 @@ def read_divergence(path: Path) -> pd.DataFrame:
 def banner(summary: Summary) -> str:
     """Terminal text: verdict, reasons, headline, error counts and one line per slice."""
     limited = next((w for w in summary.warnings if w.startswith("LIMITED RUN")), None)
+    same = next((w for w in summary.warnings if w.startswith("A/A COMPARISON")), None)
     seq_tag = f" (sequential, {summary.sequential.looks} looks)" if summary.sequential else ""
     lines = [
         f"VERDICT: {summary.verdict.upper()}" + (" (limited run)" if limited else "") + seq_tag
     ]
-    if limited:
-        lines.append(f"  ! {limited}")
+    lines += [f"  ! {w}" for w in (limited, same) if w]
     lines += [f"  - {r}" for r in summary.reasons]
     if summary.sequential is not None:
         lines.append(f"  {sequential_line(summary)}")
