@@ -97,3 +97,19 @@ def test_chat_prompting_wraps_prompts_in_the_template(
     assert len(seen) == 30
     assert all(c.startswith("<system>Answer tersely.</system><user>") for c in seen)
     assert all(c.endswith("<assistant>") for c in seen)
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(
+    mini_suite: Path, mock_config: Path, tmp_path: Path
+) -> None:
+    import gc
+
+    spec = load_suite(str(mini_suite))
+    run_variant("good", resolve_variant("good", mock_config), spec, tmp_path / "g.parquet")
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        run_variant("good", resolve_variant("good", mock_config), spec, tmp_path / "h.parquet")
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
