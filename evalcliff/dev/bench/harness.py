@@ -2,7 +2,7 @@
 against the runs, and a cached rerun against the first run.
 
 Every timing is a separate process (imports and model load included), one thread, on the
-same prompts; A and B alternate (A B A B) and the minimum of each is kept, so load from other
+same prompts; A and B alternate (A B A B A B) and the minimum of each is kept, so load from other
 work on the machine hits both sides alike. The model checkpoints are materialised once before
 timing (both sides load a ready checkpoint); each `evalcliff run` starts from an empty run
 cache.
@@ -41,6 +41,7 @@ def _env(cache: Path) -> dict[str, str]:
 
 
 _CPU: dict[str, list[float]] = {}
+_LOAD: dict[str, list[float]] = {}
 
 
 def _children_cpu() -> float:
@@ -50,7 +51,9 @@ def _children_cpu() -> float:
 
 def _timed(cmd: list[str], env: dict[str, str], log: Path, label: str = "") -> float:
     """Wall seconds of one process; its CPU seconds (user + sys, with every process it
-    waited for, e.g. sandboxes) go to `_CPU[label]`."""
+    waited for, e.g. sandboxes) go to `_CPU[label]`, the 1-minute load average before it
+    to `_LOAD[label]`."""
+    _LOAD.setdefault(label, []).append(os.getloadavg()[0])
     t0, c0 = time.perf_counter(), _children_cpu()
     with log.open("w") as f:
         proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, check=False)
@@ -110,6 +113,7 @@ def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[
     bare_cmd = [sys.executable, str(BARE), str(work / "prompts.jsonl"), str(model_dir)]
     ours, bare = [], []
     _CPU.clear()
+    _LOAD.clear()
     for r in range(repeats):
         print(f"harness: evalcliff run fp16 ({r + 1}/{repeats})", file=sys.stderr)
         ours.append(fresh_run("fp16"))
@@ -140,6 +144,7 @@ def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[
         "evalcliff_run_cpu_s": _CPU["ours"],
         "bare_loop_cpu_s": _CPU["bare"],
         "overhead_ratio_cpu": min(_CPU["ours"]) / min(_CPU["bare"]),
+        "load_1m_before": {"ours": _LOAD["ours"], "bare": _LOAD["bare"]},
         "overhead_goal": 1.10,
         "outputs_identical_share": agree,
         "cached_rerun_s": cached,
@@ -167,9 +172,10 @@ def _agreement(run: Path, bare: Path) -> float:
 
 
 def section(quick: bool, work: Path) -> dict[str, Any]:
-    """Quick: 2 items per stratum of smoke (60 items), A B A B; full: all 774 items."""
+    """Quick: 2 items per stratum of smoke (60 items); full: all 774 items. Both alternate
+    A B A B A B (other work on a shared machine moves single timings by 10-15%)."""
     try:
-        r = harness(work, suite="smoke", limit=2 if quick else None, repeats=2)
+        r = harness(work, suite="smoke", limit=2 if quick else None, repeats=3)
     except (RuntimeError, subprocess.CalledProcessError) as exc:  # e.g. no sandbox here
         return {"error": str(exc), "markdown": ["## Harness overhead", "", f"Failed: {exc}", ""]}
     r["markdown"] = markdown(r)
@@ -184,13 +190,15 @@ def markdown(r: dict[str, Any]) -> list[str]:
     def ok(x: float, goal: float) -> str:
         return "within" if x <= goal else "OVER"
 
+    load = r.get("load_1m_before", {"ours": [], "bare": []})
     return [
         "## Harness overhead, KL pass, cached rerun",
         "",
         f"Suite `{r['suite']}`, {what}; whole processes (imports and model load included),"
-        " one thread, fresh run cache, alternated A B A B, minimum of each. The bare engine"
-        " is a `transformers` generate loop over the same prompts (greedy, batch 1, same"
-        " max_gen_toks and stop strings, no scoring: `evalcliff/dev/bench/bare.py`);"
+        f" one thread, fresh run cache, alternated {r['repeats']} times, minimum of each."
+        " The bare engine is a `transformers` generate loop over the same prompts (greedy,"
+        " batch 1, same max_gen_toks and stop strings, no scoring:"
+        " `evalcliff/dev/bench/bare.py`);"
         f" {100 * r['outputs_identical_share']:.1f}% of its outputs equal evalcliff's.",
         "",
         "| measure | seconds | ratio | goal |",
@@ -213,9 +221,11 @@ def markdown(r: dict[str, Any]) -> list[str]:
         f"All runs (wall): evalcliff {', '.join(f'{x:.2f}' for x in r['evalcliff_run_s'])} s;"
         f" bare {', '.join(f'{x:.2f}' for x in r['bare_loop_s'])} s. CPU:"
         f" evalcliff {', '.join(f'{x:.2f}' for x in r['evalcliff_run_cpu_s'])} s; bare"
-        f" {', '.join(f'{x:.2f}' for x in r['bare_loop_cpu_s'])} s. On a shared machine the"
-        " CPU ratio is the steadier one; the wall ratio credits evalcliff for scoring code"
-        " on the second core while generation runs. The KL pass is timed inside its"
+        f" {', '.join(f'{x:.2f}' for x in r['bare_loop_cpu_s'])} s. 1-minute load average"
+        f" before each: evalcliff {', '.join(f'{x:.2f}' for x in load['ours'])}; bare"
+        f" {', '.join(f'{x:.2f}' for x in load['bare'])}. On a shared machine the CPU ratio"
+        " is the steadier one; the wall ratio credits evalcliff for scoring code on the"
+        " second core while generation runs. The KL pass is timed inside its"
         f" process ({r['kl_process_s']:.2f} s whole process, imports included).",
         "",
     ]
