@@ -71,10 +71,17 @@ def test_batched_kl_pass_equals_one_at_a_time(mini_suite: Path) -> None:
     assert one["kl_mean"].max() > 0  # q4 differs from fp16: the comparison is not vacuous
 
 
-def test_code_items_are_scored_during_generation(
-    mini_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("idle", [2.0, 0.0], ids=["idle-machine", "busy-machine"])
+def test_code_items_are_scored_during_generation_where_a_core_is_free(
+    idle: float, mini_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import threading
+
     from evalcliff.runner import collect
+
+    def idle_cores(window_s: float, stop: threading.Event) -> float:
+        stop.wait(window_s)
+        return idle
 
     hits: list[bool] = []
     original = collect.EarlyCodeScorer.score
@@ -84,12 +91,33 @@ def test_code_items_are_scored_during_generation(
         hits.append(s is not None)
         return s
 
+    monkeypatch.setattr(collect, "idle_cores", idle_cores)
     monkeypatch.setattr(collect.EarlyCodeScorer, "score", score)
     spec = load_suite(str(mini_suite))
     run_variant("fp16", builtin_variant("fp16"), spec, tmp_path / "r.parquet")
     n_code = sum(1 for it in prepare_items(spec)[0] if it.slice == "code")
-    assert len(hits) == n_code and all(hits)  # every code item was scored early
+    assert len(hits) == n_code
+    if idle:
+        assert all(hits)  # every code item was scored while the rest was generated
+    else:
+        assert sum(hits) <= 1  # held back (one may have started as generation ended)
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     df = read_run(tmp_path / "r.parquet").results
     for r in df[df["slice"] == "code"].itertuples():
         assert r.score == golden[r.item_id]["score"]
+
+
+def test_idle_cores_reads_the_machine() -> None:
+    import os
+    import threading
+    import time
+
+    from evalcliff.runner.collect import idle_cores
+
+    idle = idle_cores(0.05, threading.Event())
+    assert idle is None or 0.0 <= idle <= (os.cpu_count() or 1) + 1e-9
+    stop = threading.Event()
+    stop.set()
+    t0 = time.monotonic()
+    idle_cores(10.0, stop)
+    assert time.monotonic() - t0 < 1.0  # a set event ends the window at once
