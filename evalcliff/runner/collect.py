@@ -19,7 +19,7 @@ from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
 
 if TYPE_CHECKING:
-    from evalcliff.scoring.sandbox import SandboxServer
+    from evalcliff.scoring.sandbox_server import SandboxServer
 
 
 def per_item_metrics(hashes: dict[str, str], rdir: Path) -> dict[str, dict[str, Any]]:
@@ -103,7 +103,7 @@ class EarlyCodeScorer:
         if not todo or not isinstance(response, str) or response.startswith(ERROR_PREFIX):
             return
         from evalcliff.scoring.code import score_code
-        from evalcliff.scoring.sandbox import SandboxServer
+        from evalcliff.scoring.sandbox_server import SandboxServer
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-code")

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from evalcliff.errors import EvalcliffError
-from evalcliff.scoring.sandbox import SandboxServer, require_isolation, run_tests_sandboxed
+from evalcliff.scoring.sandbox import require_isolation, run_tests_sandboxed
+from evalcliff.scoring.sandbox_server import SandboxServer
 from evalcliff.scoring.score import Score
 from evalcliff.suites.items import Item
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from evalcliff.scoring import score_code
-from evalcliff.scoring.sandbox import SandboxServer, sandbox_tier
+from evalcliff.scoring.sandbox import sandbox_tier
+from evalcliff.scoring.sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.skipif(
     sandbox_tier() != "namespaces", reason="hostile code is only scored under namespaces"

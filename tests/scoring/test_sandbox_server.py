@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from evalcliff.scoring.sandbox import SandboxServer, run_tests_sandboxed, sandbox_tier
+from evalcliff.scoring.sandbox import run_tests_sandboxed, sandbox_tier
+from evalcliff.scoring.sandbox_server import SandboxServer
 
 needs_namespaces = pytest.mark.skipif(
     sandbox_tier() != "namespaces", reason="the tests server needs the namespaces tier"
@@ -130,7 +131,7 @@ def test_server_dies_with_its_parent() -> None:
     limit = 5000 + secrets.randbelow(10**6)  # tags the server's command line
     tag = f'"output_limit": {limit}'.encode()
     driver = (
-        "from evalcliff.scoring.sandbox import SandboxServer\n"
+        "from evalcliff.scoring.sandbox_server import SandboxServer\n"
         f"s = SandboxServer(output_limit={limit})\n"
         "s.run_tests('def f():\\n    import time\\n    time.sleep(60)\\n', 'f()', 'f',"
         " call_check=False, timeout_s=60)\n"
