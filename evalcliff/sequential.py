@@ -21,10 +21,11 @@ sampling each slice once it is decided.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
@@ -305,6 +306,7 @@ def run_sequential(
     return SequentialResult(paths, headers, decided, used)
 
 
+@contextlib.contextmanager
 def many_runner(
     variants: dict[str, VariantConfig],
     spec: SuiteSpec,
@@ -312,16 +314,31 @@ def many_runner(
     looks: int,
     opts: RunOptions,
     parallel: int,
-) -> RunLook:
-    """The `RunLook` of `report`: the look's items for every variant, side by side in
-    worker processes (`run_many`), each written to `look_path`; logs in RUNS/logs."""
-    from evalcliff.runner.many import RunJob, run_many
+    items: list[Item],
+) -> Iterator[RunLook]:
+    """The `RunLook` of `report`, for the length of a `with` block: the look's items for
+    every variant, each written to `look_path`, logs in RUNS/logs. `items` are every item a
+    look may run.
+
+    When all variants run side by side (`parallel` >= their number) they run in a
+    `RunPool`: one worker per variant for all the looks, its model loaded once (a look
+    otherwise pays a worker start and a model load, ~5 s on the embedded model). Else
+    each look runs through `run_many`, as many at once as `parallel` allows, so no more
+    models are in memory at once than a fixed-n run would hold."""
+    from evalcliff.runner.many import RunJob, RunPool, run_many
+
+    logs = {n: runs / "logs" / f"{safe_name(n)}.log" for n in variants}
+
+    def outs(look: int) -> dict[str, Path]:
+        return {n: look_path(runs, n, looks, look) for n in variants}
+
+    if parallel >= len(variants):
+        with RunPool(variants, spec, items, opts, logs) as pool:
+            yield lambda look, delta: pool.run(outs(look), delta)
+        return
 
     def run(look: int, delta: list[Item]) -> dict[str, JobResult]:
-        jobs = [
-            RunJob(n, v, look_path(runs, n, looks, look), runs / "logs" / f"{safe_name(n)}.log")
-            for n, v in variants.items()
-        ]
+        jobs = [RunJob(n, v, outs(look)[n], logs[n]) for n, v in variants.items()]
         return run_many(jobs, spec, delta, opts, parallel=parallel)
 
-    return run
+    yield run

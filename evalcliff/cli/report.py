@@ -132,18 +132,19 @@ def command(
         from evalcliff.sequential import many_runner, run_sequential
         from evalcliff.suites.build import manifest
 
-        seq = run_sequential(
-            items,
-            looks,
-            base=base,
-            cand=cand,
-            suite=manifest(spec, items, spec.seed),
-            manifest_of=lambda used: manifest(spec, used, spec.seed),
-            policy=gate_policy,
-            runs=runs,
-            run_look=many_runner(variants, spec, runs, looks, opts, jobs),
-            echo=lambda line: click.echo(line, err=err),
-        )
+        with many_runner(variants, spec, runs, looks, opts, jobs, items) as run_look:
+            seq = run_sequential(
+                items,
+                looks,
+                base=base,
+                cand=cand,
+                suite=manifest(spec, items, spec.seed),
+                manifest_of=lambda used: manifest(spec, used, spec.seed),
+                policy=gate_policy,
+                runs=runs,
+                run_look=run_look,
+                echo=lambda line: click.echo(line, err=err),
+            )
         for n, h in seq.headers.items():
             click.echo(
                 f"{n}: {h.n_items} items, {h.n_errors} errors, sequential ({looks} looks):"

@@ -32,12 +32,12 @@ from evalcliff.locking import exclusive
 from evalcliff.paths import cache_dir
 from evalcliff.results.io import read_run, write_run
 from evalcliff.runner import journal, lmeval
+from evalcliff.runner.backend import HeldBackend, loaded_backend
 from evalcliff.runner.collect import EarlyCodeScorer, per_item_metrics, score_outputs
 from evalcliff.runner.identity import run_key, safe_name, weights_fingerprint
 from evalcliff.runner.perf import inter_token_gaps, run_perf
 from evalcliff.schema.manifest import SuiteManifest
 from evalcliff.schema.run import MemoryEstimate, ModelIdentity, PerfStats, RunHeader, ServerInfo
-from evalcliff.serve import served
 from evalcliff.suites.build import build_items, limit_items, manifest
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
@@ -208,12 +208,15 @@ def run_variant(
     allow_unsandboxed: bool = False,
     on_item: Callable[[], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    held: HeldBackend | None = None,
 ) -> RunOutcome:
     """Run `variant` (called `name`) over `spec`, writing the run artifact `out` (.parquet).
 
     `items` are the suite's built items (built here when None); `limit` keeps that many items
-    per stratum (seeded). `on_total`/`on_item` report progress. Raises EvalcliffError on bad
-    input, before any work, or when the backend fails (finished items stay cached for a rerun).
+    per stratum (seeded). `on_total`/`on_item` report progress. `held` keeps the loaded
+    backend for the next run in this process (else it is loaded for this run and dropped).
+    Raises EvalcliffError on bad input, before any work, or when the backend fails (finished
+    items stay cached for a rerun).
     """
     t0 = time.time()
     out = Path(out)
@@ -251,32 +254,11 @@ def run_variant(
                     name, variant, spec, items, suite_manifest, rdir, out,
                     key=key, fingerprint=fingerprint, seed=seed, limit=limit, tier=tier,
                     allow_unsandboxed=allow_unsandboxed, force=force,
-                    on_item=on_item, on_total=on_total,
+                    on_item=on_item, on_total=on_total, held=held,
                 )  # fmt: skip
             finally:
-                gc.unfreeze()  # what `_load_backend` froze can be collected again
+                gc.unfreeze()  # what `load_backend` froze can be collected again
     return RunOutcome(out, False, header, time.time() - t0)
-
-
-def _load_backend(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
-    """The backend's LM and identity, loaded with the cyclic garbage collector paused.
-
-    Loading imports torch, transformers and lm-eval (~400k objects) and the weights; each
-    full collection on the way walks the whole heap again (~0.8 s of CPU in all on the
-    embedded model). What is alive then lives as long as the run, so it is frozen out of
-    collections until `_execute` ends (`gc.unfreeze`). A collection first frees what an
-    earlier run in this process left in reference cycles (e.g. its model)."""
-    from evalcliff.backends import make_lm
-
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return make_lm(variant, items)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _execute(
@@ -297,6 +279,7 @@ def _execute(
     force: bool,
     on_item: Callable[[], None] | None,
     on_total: Callable[[int], None] | None,
+    held: HeldBackend | None,
 ) -> RunHeader:
     """Generate (resuming from the run cache), score and write; the caller holds the locks."""
     # A served model's finished run is never replayed: start its cache afresh. An interrupted
@@ -313,9 +296,7 @@ def _execute(
     metrics_path = rdir / "request_metrics.jsonl"
     started = datetime.now(UTC).isoformat()
     chat = variant.prompting == "chat"
-    with served(name, variant, rdir) as (run_v, served_identity):
-        lm, raw_identity = _load_backend(run_v, items)
-        raw_identity.update(served_identity)
+    with loaded_backend(name, variant, rdir, items, held) as (lm, raw_identity):
         if chat and lm.chat_template(True) is None:
             raise EvalcliffError(
                 f"variant {name!r}: prompting = 'chat' but its tokenizer has no chat template; "

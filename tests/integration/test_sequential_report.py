@@ -4,7 +4,9 @@ resumes from its finished looks, and a changed policy re-decides instead of reus
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +84,16 @@ def test_stops_a_decided_slice_at_look_1_and_resumes_after_a_kill(
     runs = setup["dir"] / "runs" / "seq"
     real = sequential.many_runner
 
-    def killed_at_look_2(*args: Any, **kwargs: Any) -> sequential.RunLook:
-        run = real(*args, **kwargs)
+    @contextlib.contextmanager
+    def killed_at_look_2(*args: Any, **kwargs: Any) -> Iterator[sequential.RunLook]:
+        with real(*args, **kwargs) as run:
 
-        def look(k: int, delta: list[Any]) -> Any:
-            if k == 2:
-                raise KeyboardInterrupt  # as Ctrl-C (or a kill) during look 2
-            return run(k, delta)
+            def look(k: int, delta: list[Any]) -> Any:
+                if k == 2:
+                    raise KeyboardInterrupt  # as Ctrl-C (or a kill) during look 2
+                return run(k, delta)
 
-        return look
+            yield look
 
     monkeypatch.setattr(sequential, "many_runner", killed_at_look_2)
     res = _report(setup, CAND, "aa")
