@@ -35,5 +35,5 @@ def test_main_writes_json_and_markdown(tmp_path: Path) -> None:
 
 
 def test_every_section_is_registered_lazily() -> None:
-    assert {"harness", "bootstrap", "decision", "render"} <= set(bench.SECTIONS)
+    assert {"harness", "bootstrap", "decision", "render", "vllm"} <= set(bench.SECTIONS)
     assert all(m.startswith("evalcliff.dev.bench.") for m in bench.SECTIONS.values())

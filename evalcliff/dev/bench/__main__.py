@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {
     "bootstrap": "evalcliff.dev.bench.bootstrap",
     "decision": "evalcliff.dev.bench.decision",
     "render": "evalcliff.dev.bench.render",
+    "vllm": "evalcliff.dev.bench.vllm",  # GPU + vLLM only; says why it skipped otherwise
 }
 
 
