@@ -31,11 +31,12 @@ mounts its own /proc, joins the job's cgroups and then does exactly what mode "t
 (tmpfs, read-only mounts, nested user namespace, candidate fork, verdict). The runner relays
 the job's secret (read from the secret pipe only after the harness was forked, so neither the
 harness's nor the candidate's memory holds it before the candidate exists), enforces the
-wall-clock limit (SIGKILL to the harness: the kernel then kills its whole pid namespace and
-waits for it) and writes the result. So each job gets what one `unshare --user --map-root-user
---net --pid --ipc --fork --mount-proc` gives a lone "tests" run: no job sees or reaches another
-job's files, processes, IPC objects or network, and the shared pipes never reach a job's
-harness or candidate.
+wall-clock limit and evalcliff's death (end of file on the alive pipe, which the job never
+holds) by SIGKILL to the harness (the kernel then kills its whole pid namespace and waits for
+it) and writes the result; the job's outputs are anonymous files (memfd), with no path. So
+each job gets what one `unshare --user --map-root-user --net --pid --ipc --fork --mount-proc`
+gives a lone "tests" run: no job sees or reaches another job's files, processes, IPC objects
+or network, and the shared pipes never reach a job's harness or candidate.
 
 The guard is defence in depth against accidents and naive escapes, NOT a security boundary:
 audit hooks and monkeypatches can be bypassed from Python. The boundary is what the kernel
@@ -69,6 +70,7 @@ F_SETPIPE_SZ = 1031
 MAX_SECRET = 1024 * 1024  # bytes of one job's tests + prompt (one pipe buffer)
 NO_MORE_JOBS = 3  # a job runner's exit code when the control pipe is closed
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 MAX_MESSAGE = 32 * 1024 * 1024  # bytes of one candidate reply
 MAX_DEPTH = 200  # nesting of one encoded value
 
@@ -152,7 +154,8 @@ def isolate_filesystem(disk_mb: int) -> None:
             with contextlib.suppress(OSError):
                 _libc_call("mount", b"/tmp", target.encode(), None, MS_BIND, None)
     os.chdir("/tmp")
-    os.environ.update(HOME="/tmp", TMPDIR="/tmp")
+    if os.environ.get("HOME") != "/tmp" or os.environ.get("TMPDIR") != "/tmp":
+        os.environ.update(HOME="/tmp", TMPDIR="/tmp")
     for point in _mount_points():
         if point in SCRATCH or point.startswith(tuple(s + "/" for s in SCRATCH)):
             continue
@@ -542,7 +545,8 @@ def tests_mode(cfg: dict[str, Any], source: str) -> NoReturn:
     os.close(req_r)
     os.close(resp_w)
     _libc_call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
-    watch_parent(cfg["alive_fd"], cfg["namespaced"])
+    if cfg["alive_fd"] is not None:  # None: a server's job runner watches it instead
+        watch_parent(cfg["alive_fd"], cfg["namespaced"])
     set_limits({**cfg, "max_procs": 1 << 20})
     try:
         verdict = run_harness(cfg, candidate, req_w, resp_r)
@@ -610,14 +614,23 @@ def enter_job_namespaces() -> None:
         ("/proc/self/uid_map", f"0 {uid} 1"),
         ("/proc/self/gid_map", f"0 {gid} 1"),
     ):
-        with open(path, "w", encoding="ascii") as f:
-            f.write(text)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            if os.write(fd, text.encode()) != len(text):
+                raise OSError(f"short write to {path}")
+        finally:
+            os.close(fd)
 
 
-def job_harness(job: dict[str, Any], secret_r: int, verdict_w: int, alive_fd: int) -> NoReturn:
-    """Pid 1 of the job's pid namespace: its own /proc, its cgroups, then mode "tests"."""
+def job_harness(job: dict[str, Any], secret_r: int, verdict_w: int) -> NoReturn:
+    """Pid 1 of the job's pid namespace: its own /proc, its cgroups, then mode "tests".
+
+    It holds no alive pipe (its runner watches that, saving a thread a job) and dies with its
+    runner (parent-death signal; were the runner gone first, the server exits and the kernel
+    kills its whole pid namespace, this one included)."""
     try:
-        _close_all_but({secret_r, verdict_w, alive_fd})
+        _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _close_all_but({secret_r, verdict_w})
         _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
         _libc_call("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
         join_cgroups(job["cgroups"])
@@ -630,7 +643,7 @@ def job_harness(job: dict[str, Any], secret_r: int, verdict_w: int, alive_fd: in
             "guard": True,
             "secret_fd": secret_r,
             "verdict_fd": verdict_w,
-            "alive_fd": alive_fd,
+            "alive_fd": None,
         }
     except BaseException:  # noqa: BLE001 - reported as a run without a verdict
         traceback.print_exc()
@@ -650,11 +663,9 @@ def run_job(cfg: dict[str, Any]) -> NoReturn:
     import fcntl
 
     fcntl.fcntl(secret_w, F_SETPIPE_SZ, MAX_SECRET)
-    outputs = []
-    for name in ("out", "err"):
-        path = f"{name}-{os.getpid()}"
-        outputs.append(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(path)  # only the fd is left: no job can open another's output by path
+    # Anonymous files: no path, so no job can open another's output; pages are charged to
+    # the job's memory cgroup (its processes write them) and RLIMIT_FSIZE caps them.
+    outputs = [os.memfd_create("out"), os.memfd_create("err")]
     enter_job_namespaces()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -662,7 +673,7 @@ def run_job(cfg: dict[str, Any]) -> NoReturn:
     if harness == 0:
         os.dup2(outputs[0], 1)
         os.dup2(outputs[1], 2)
-        job_harness(job, secret_r, verdict_w, cfg["alive_fd"])
+        job_harness(job, secret_r, verdict_w)
     os.close(secret_r)
     os.close(verdict_w)
     secret = recv_bytes(cfg["secret_fd"], MAX_SECRET)
@@ -670,9 +681,13 @@ def run_job(cfg: dict[str, Any]) -> NoReturn:
         os.write(secret_w, secret or b"")
     os.close(secret_w)
     pidfd = os.pidfd_open(harness)
-    timed_out = not select.select([pidfd], [], [], float(job["timeout_s"]))[0]
-    if timed_out:
+    # The alive pipe is readable only at end of file: evalcliff is gone.
+    ready = select.select([pidfd, cfg["alive_fd"]], [], [], float(job["timeout_s"]))[0]
+    timed_out = not ready
+    if ready != [pidfd]:
         os.kill(harness, signal.SIGKILL)  # pid 1: the kernel kills its pid namespace
+    if cfg["alive_fd"] in ready:
+        os._exit(137)
     _, status = os.waitpid(harness, 0)
     os.set_blocking(verdict_r, False)
     try:
@@ -696,9 +711,12 @@ def serve(cfg: dict[str, Any]) -> NoReturn:
     _close_all_but({cfg["ctrl_fd"], cfg["secret_fd"], cfg["result_fd"], cfg["alive_fd"]})
     # What every job imports, imported once here (each job's processes are forks of this).
     import ctypes
+    import encodings.unicode_escape  # noqa: F401 - for _mount_points
     import fcntl  # noqa: F401
     import socket  # noqa: F401
     import subprocess  # noqa: F401
+
+    os.environ.update(HOME="/tmp", TMPDIR="/tmp")  # each job's, set once (isolate_filesystem)
 
     global _LIBC
     _LIBC = ctypes.CDLL(None, use_errno=True)

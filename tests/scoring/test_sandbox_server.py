@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,8 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "not_plain_data": (ADD + "    return object()\n", CHECK, {}),
     "no_check_call": (ADD + "    return 1\n", "assert add(1, 1) == 1\n", {"call_check": False}),
     "failing_tests_source": (ADD + "    return a + b\n", "raise ValueError('x')\n", {}),
+    # Outputs are anonymous files in the server: RLIMIT_FSIZE must still end the flood.
+    "output_flood": (ADD + "    return a + b\nwhile True:\n    print('x' * 9999)\n", CHECK, {}),
 }
 
 
@@ -64,6 +67,8 @@ def test_same_verdict_as_a_lone_run(case: str, server: SandboxServer) -> None:
     assert served.sandbox.killed_reason == lone.sandbox.killed_reason
     assert served.sandbox.stdout == lone.sandbox.stdout
     assert served.passed == (case in ("pass", "prints", "no_check_call"))
+    if case == "output_flood":
+        assert "File too large" in served.sandbox.stderr and "bytes cut" in served.sandbox.stdout
 
 
 @needs_namespaces
@@ -147,6 +152,44 @@ def test_server_dies_with_its_parent() -> None:
     while _processes_with(tag) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _processes_with(tag), "the tests server outlived its parent"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@needs_namespaces
+def test_a_job_dies_with_its_runner() -> None:
+    """The harness (pid 1 of the job) holds no alive pipe: its runner's death must end it."""
+    with SandboxServer() as s:
+        assert s.run_tests(ADD + "    return a + b\n", CHECK, "add").passed
+        assert s._proc is not None
+        server_pid = _children(s._proc.pid)[0]  # unshare's child
+        sleeper = ADD + "    import time\n    time.sleep(60)\n"
+        done: list[Any] = []
+        t = threading.Thread(
+            target=lambda: done.append(s.run_tests(sleeper, CHECK, "add", timeout_s=4.0))
+        )
+        start = time.monotonic()
+        t.start()
+        deadline = start + 3
+        job: list[int] = []
+        while len(job) < 3 and time.monotonic() < deadline:
+            runners = _children(server_pid)
+            harnesses = [h for r in runners for h in _children(r)]
+            job = runners[:1] + harnesses[:1] + [c for h in harnesses for c in _children(h)][:1]
+            time.sleep(0.02)
+        assert len(job) == 3, "the job never started (runner, harness, candidate)"
+        os.kill(job[0], signal.SIGKILL)
+        while any(Path(f"/proc/{p}").exists() for p in job) and time.monotonic() < start + 3.5:
+            time.sleep(0.02)
+        # Well before the job's own 4 s limit could have ended it.
+        assert not any(Path(f"/proc/{p}").exists() for p in job), "the job outlived its runner"
+        t.join(30)  # the server was restarted and the job rerun (it times out)
+        assert done and not done[0].passed
 
 
 def test_below_namespaces_each_job_runs_alone() -> None:
