@@ -78,8 +78,8 @@ def sequential_note(summary: Summary) -> str | None:
     took = (
         ""
         if walls is None
-        else f"; the {seq.looks} looks took {walls:,.0f} s of wall time, each look's worker"
-        " start-up and model loading included"
+        else f"; the {seq.looks} looks took {walls:,.0f} s of wall time, worker start-up and"
+        " model loading included"
     )
     return (
         f"Sequential run ({seq.looks} looks): {fmt.count(seq.items_used)} of"
