@@ -154,6 +154,27 @@ def test_server_dies_with_its_parent() -> None:
     assert not _processes_with(tag), "the tests server outlived its parent"
 
 
+@needs_namespaces
+@pytest.mark.parametrize("served", [False, True], ids=["lone", "server"])
+def test_candidate_holds_no_capability_over_its_namespaces(
+    served: bool, server: SandboxServer
+) -> None:
+    """NS_GET_USERNS fails with EPERM exactly when a namespace's owner is neither the caller's
+    user namespace nor one below it: then the candidate has no capability over it."""
+    probe = (
+        ADD + "    import fcntl, os\n    errs = []\n"
+        "    for kind in ('mnt', 'net', 'ipc', 'pid', 'pid_for_children'):\n"
+        "        fd = os.open('/proc/self/ns/' + kind, os.O_RDONLY)\n"
+        "        try:\n            os.close(fcntl.ioctl(fd, 0xB701))\n            errs.append(0)\n"
+        "        except OSError as e:\n            errs.append(e.errno)\n"
+        "        os.close(fd)\n    return errs\n"
+    )
+    tests = "assert add(0, 0) == [1, 1, 1, 1, 1], add(0, 0)\n"
+    run = server.run_tests if served else run_tests_sandboxed
+    r = run(probe, tests, "add", call_check=False)
+    assert r.passed, r
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
