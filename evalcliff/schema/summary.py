@@ -179,8 +179,8 @@ class SequentialSummary(BaseModel):
     an estimate, in generation seconds (variants running side by side save less wall time).
     `looks_wall_s` is the wall time the looks took in the run that wrote the files, worker
     start-up and model loading included (once when the variants' workers serve every look,
-    per look with `--jobs 1`: the price of looking, to compare with the time saved). `boundary_constant` is C of the bounds C / sqrt(t) at the policy's
-    confidence."""
+    per look with `--jobs 1`: the price of looking, to compare with the time saved).
+    `boundary_constant` is C of the bounds C / sqrt(t) at the policy's confidence."""
 
     model_config = ConfigDict(extra="forbid")
 
