@@ -63,7 +63,8 @@ def weights_bytes(src: Path, bits: int | None, group_size: int) -> int:
 
 
 def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, Any]]:
-    """lm-eval's HFLM over the variant's checkpoint, on the CPU."""
+    """lm-eval's HFLM over the variant's checkpoint, on the CPU (`hf_stop.CachedStopHFLM`:
+    the same stop-string rule, decoding each token window once)."""
     if not isinstance(variant, HFVariant):
         raise EvalcliffError(f"backend 'hf' cannot run a {variant.backend!r} variant")
     threads = variant.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
@@ -71,16 +72,16 @@ def make_lm(variant: VariantConfig, items: list[Item]) -> tuple[Any, dict[str, A
 
     if threads:
         torch.set_num_threads(threads)
-    from lm_eval.models.huggingface import HFLM
     from transformers.utils import logging as hf_logging
 
+    from evalcliff.backends.hf_stop import CachedStopHFLM
     from evalcliff.runner.progress import interactive
 
     if not interactive():  # its "Loading weights" bar is carriage returns in a CI log
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     path, identity = checkpoint_dir(variant)
-    lm = HFLM(
+    lm = CachedStopHFLM(  # lm-eval's HFLM with its stop-string rule's decodes cached
         pretrained=str(path),
         dtype=variant.dtype,
         batch_size=variant.batch_size,
