@@ -75,6 +75,7 @@ def test_batched_kl_pass_equals_one_at_a_time(mini_suite: Path) -> None:
 def test_code_items_are_scored_during_generation_where_a_core_is_free(
     idle: float, mini_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import concurrent.futures
     import threading
 
     from evalcliff.runner import collect
@@ -87,6 +88,9 @@ def test_code_items_are_scored_during_generation_where_a_core_is_free(
     original = collect.EarlyCodeScorer.score
 
     def score(self: collect.EarlyCodeScorer, item_id: str, output: str) -> object:
+        if idle:  # as if the rest of the generation outlasted the sandboxes (no race on speed)
+            pending = concurrent.futures.wait(list(self.futures.values()), timeout=60).not_done
+            assert not pending  # each job ran while "generation" went on, none held back
         s = original(self, item_id, output)
         hits.append(s is not None)
         return s
