@@ -45,15 +45,15 @@ class HeldBackend:
     memory, server up) until `close()`.
 
     `items` are what the backend is built over (every item any run will ask for: the mock
-    backend answers from this table; real backends ignore it). Each `get` hands the LM back
-    as a fresh load would leave it: lm-eval's cache-hook setter unwrapped (a run wraps it
-    in its own journal) and a copy of the identity (a run adds to it).
+    backend answers from this table; real backends ignore it). Each `get` hands back the
+    same LM (a run's `install_journal` replaces the previous run's journal on it) and a copy
+    of the identity (a run adds to it).
     """
 
     def __init__(self, items: list[Item]) -> None:
         self._items = items
         self._stack = contextlib.ExitStack()
-        self._held: tuple[VariantConfig, Any, dict[str, Any], Any] | None = None
+        self._held: tuple[str, VariantConfig, Any, dict[str, Any]] | None = None
 
     def get(self, name: str, variant: VariantConfig, log_dir: Path) -> tuple[Any, dict[str, Any]]:
         """(LM, identity) of `variant`; the first call loads it (its server logs to
@@ -62,11 +62,10 @@ class HeldBackend:
             run_v, served_identity = self._stack.enter_context(served(name, variant, log_dir))
             lm, identity = load_backend(run_v, self._items)
             identity.update(served_identity)
-            self._held = (variant, lm, identity, lm.set_cache_hook)
-        held, lm, identity, plain_hook = self._held
-        if held != variant:
-            raise ValueError(f"this HeldBackend holds {held.backend!r} variant {name!r} only")
-        lm.set_cache_hook = plain_hook
+            self._held = (name, variant, lm, identity)
+        held_name, held, lm, identity = self._held
+        if (held_name, held) != (name, variant):
+            raise ValueError(f"this HeldBackend holds variant {held_name!r} only, not {name!r}")
         return lm, dict(identity)
 
     def close(self) -> None:

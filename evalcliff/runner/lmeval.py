@@ -209,11 +209,15 @@ def install_journal(
     on_item: Callable[[], None] | None = None,
     on_result: Callable[[str, Any], None] | None = None,
 ) -> None:
-    """Make `lm.set_cache_hook` wrap whatever hook lm-eval installs in a JournalHook."""
-    original = lm.set_cache_hook
+    """Make `lm.set_cache_hook` wrap whatever hook lm-eval installs in a JournalHook.
+
+    It wraps the LM's own setter (its class's), never an earlier `install_journal`'s: a
+    second call replaces the first, so an LM kept for several runs (`HeldBackend`) writes
+    each run's answers to that run's journal only."""
+    own = type(lm).set_cache_hook
 
     def set_cache_hook(hook: Any) -> None:
-        original(JournalHook(hook, journal, on_item, on_result))
+        own(lm, JournalHook(hook, journal, on_item, on_result))
 
     lm.set_cache_hook = set_cache_hook
 

@@ -15,6 +15,7 @@ from evalcliff.paths import cache_dir
 from evalcliff.results import read_run
 from evalcliff.runner.backend import HeldBackend
 from evalcliff.runner.journal import read_records
+from evalcliff.runner.lmeval import install_journal
 from evalcliff.runner.many import RunOptions, RunPool
 from evalcliff.runner.run import prepare_items, run_variant
 from evalcliff.suites.spec import load_suite
@@ -56,7 +57,7 @@ def test_a_pool_runs_looks_with_one_worker_per_variant_and_fresh_load_outputs(
     assert second[1] == len(looks[1])
 
 
-def test_a_held_backend_is_reused_unwrapped_and_holds_one_variant(
+def test_a_held_backend_is_reused_journals_replace_and_it_holds_one_variant(
     mini_suite: Path, mock_config: Path, tmp_path: Path
 ) -> None:
     spec = load_suite(str(mini_suite))
@@ -64,11 +65,16 @@ def test_a_held_backend_is_reused_unwrapped_and_holds_one_variant(
     good = resolve_variant("good", mock_config)
     with HeldBackend(items) as held:
         lm, identity = held.get("good", good, tmp_path)
-        lm.set_cache_hook = lambda hook: None  # as a run's journal leaves it
+        install_journal(lm, tmp_path / "run1.jsonl")  # as each run does
         identity["added"] = 1
         again, identity2 = held.get("good", good, tmp_path)
         assert again is lm and "added" not in identity2
-        assert getattr(again.set_cache_hook, "__self__", None) is lm  # the LM's own setter
+        install_journal(again, tmp_path / "run2.jsonl")
+        inner = object()
+        again.set_cache_hook(inner)  # what lm-eval's request cache does
+        # the LM's own setter got the second run's journal only, wrapped once
+        assert again.cache_hook.journal == tmp_path / "run2.jsonl"
+        assert again.cache_hook.inner is inner
         with pytest.raises(ValueError, match="holds"):
             held.get("bad", resolve_variant("bad", mock_config), tmp_path)
     # two runs through one held backend: each run's rows and journal are its own
