@@ -1,14 +1,18 @@
 """`evalcliff` entry point: a click group whose commands live in sibling modules.
 
 Exit codes: 0 = GO, 1 = NO-GO, 3 = INCONCLUSIVE (compare/report); 2 = bad input or usage,
-with a one-line reason on stderr; 130 = interrupted (Ctrl-C), 143 = terminated (SIGTERM),
-each after a clean stop (servers, workers and sandboxes stopped; finished items kept).
+a failed run, or no verdict for another reason (evalcliff's own error, with its traceback;
+stdout closed early), with a one-line reason on stderr; 130 = interrupted (Ctrl-C), 143 =
+terminated (SIGTERM), each after a clean stop (servers, workers and sandboxes stopped;
+finished items kept). Nothing but a verdict exits 1, which a CI pipeline reads as NO-GO
+(and `drift` as "drifted"): Python's own code for an uncaught exception would be 1.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -27,19 +31,47 @@ def _safe(text: str) -> str:
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
+def _say(line: str, *, trace: bool = False) -> None:
+    """`line` (and the current traceback) on stderr, if stderr can still be written."""
+    try:
+        if trace:
+            traceback.print_exc()
+        click.echo(line, err=True)
+    except (OSError, ValueError):
+        pass
+
+
 class _Group(click.Group):
-    """Turns EvalcliffError into one line on stderr and exit code 2, Ctrl-C into 130 (never
-    1, which a CI pipeline would read as NO-GO)."""
+    """Turns EvalcliffError into one line on stderr and exit code 2, Ctrl-C into 130, a
+    closed stdout and any other error into 2 (never 1, which a CI pipeline would read as
+    NO-GO)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except EvalcliffError as exc:
-            click.echo(f"evalcliff: error: {_safe(str(exc))}", err=True)
+            _say(f"evalcliff: error: {_safe(str(exc))}")
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("evalcliff: interrupted; finished items are kept", err=True)
+            _say("evalcliff: interrupted; finished items are kept")
             sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # usage errors (exit 2) and --help: click's own handling
+        except BrokenPipeError:
+            quick_exit.silence_stdout()
+            _say(
+                "evalcliff: error: a pipe it was writing to was closed (stdout piped into a"
+                " program that ended early?); exit code 2 is not a verdict (summary.json has"
+                " it if the report was written); finished items are kept"
+            )
+            sys.exit(2)
+        except Exception as exc:  # noqa: BLE001 - a bug must not read as a verdict
+            _say(
+                f"evalcliff: internal error (not a verdict): {type(exc).__name__}:"
+                f" {_safe(str(exc))[:500]}; traceback above; finished items are kept",
+                trace=True,
+            )
+            sys.exit(2)
 
 
 @click.group(cls=_Group)

@@ -17,7 +17,10 @@ with `os._exit`, but only when the interpreter would have nothing more to do tha
 - stdout and stderr flush without error.
 
 Otherwise it raises SystemExit and the interpreter exits as usual. Either way the exit code
-is the same. Linux only (it reads /proc/self/fd); elsewhere the usual exit.
+is the same, with one exception: when stdout cannot be flushed (it was a pipe whose reader
+ended, e.g. `| head`), a verdict's code (0, 1, 3) becomes 2, with a line on stderr, as the
+verdict was not all written where it was asked for (Python alone would exit 120, and
+without the line). Linux only (it reads /proc/self/fd); elsewhere the usual exit.
 """
 
 from __future__ import annotations
@@ -103,6 +106,43 @@ def reasons_to_wait() -> list[str]:
     return why
 
 
+# a verdict's exit codes (GO, NO-GO, INCONCLUSIVE; `drift`: stable, drifted, inconclusive)
+_VERDICT_CODES = (0, 1, 3)
+EXIT_NO_VERDICT = 2
+
+
+def silence_stdout() -> None:
+    """Point stdout's descriptor at /dev/null, so that what is still buffered for a closed
+    pipe can be flushed (to nowhere) instead of failing again at exit."""
+    try:
+        fd = sys.stdout.fileno() if sys.stdout is not None else 1
+    except (OSError, ValueError, AttributeError):
+        fd = 1
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except OSError:
+        pass
+
+
+def _flush_failed(code: int) -> NoReturn:
+    """stdout (or stderr) could not be flushed: say so and exit with no verdict."""
+    silence_stdout()
+    if code in _VERDICT_CODES:
+        code = EXIT_NO_VERDICT
+    try:
+        sys.stderr.write(
+            "evalcliff: error: stdout was closed before all was written (piped into a program"
+            f" that ended early?); exit code {code} is not a verdict (summary.json has it if"
+            " the report was written)\n"
+        )
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    raise SystemExit(code)
+
+
 def exit_process(code: int | str | None) -> NoReturn:
     """Exit with `code` (as `sys.exit` would), skipping the interpreter's teardown when
     `reasons_to_wait` finds none after the atexit callbacks ran."""
@@ -111,14 +151,20 @@ def exit_process(code: int | str | None) -> NoReturn:
     if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 255:
         raise SystemExit(code)  # printed or mapped by the interpreter as usual
     if _running():  # the usual order: threads are joined before the atexit callbacks run
+        _flush_or_fail(code)
         raise SystemExit(code)
     atexit._run_exitfuncs()  # runs each callback once: the usual exit will not repeat them
+    _flush_or_fail(code)
     if reasons_to_wait():
         raise SystemExit(code)
+    os._exit(code)
+
+
+def _flush_or_fail(code: int) -> None:
+    """Flush stdout and stderr; if that fails, `_flush_failed`."""
     try:
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             if stream is not None and not stream.closed:
                 stream.flush()
     except (OSError, ValueError):
-        raise SystemExit(code) from None  # the usual exit reports it (code 120)
-    os._exit(code)
+        _flush_failed(code)

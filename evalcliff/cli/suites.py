@@ -18,9 +18,9 @@ def command() -> None:
 @click.argument("suite", default="smoke")
 def show(suite: str) -> None:
     """Print SUITE's slices x strata x item counts x weights, and each catastrophic rule."""
-    from rich.console import Console
     from rich.table import Table
 
+    from evalcliff.runner.progress import pipe_safe_console
     from evalcliff.scoring import CATASTROPHIC_RULES
     from evalcliff.suites.sources import jsonl_items
     from evalcliff.suites.spec import load_suite
@@ -47,9 +47,9 @@ def show(suite: str) -> None:
             table.add_row(name, label, n, sl.scorer, f"{sl.weight:g}", margin)
         per_slice[name] = (len(rows), sum(int(n) for _, n in rows if n.isdigit()))
     # Never fold a stratum label: widen past an 80-column default (pipes, CI logs) instead.
-    console = Console()
     widest = max((len(str(c)) for c in table.columns[1].cells), default=0)
-    console = Console(width=max(console.width, widest + 60))
+    console = pipe_safe_console(keep_going=False)
+    console = pipe_safe_console(keep_going=False, width=max(console.width, widest + 60))
     console.print(table)
     summary = Table(title=f"suite {spec.name}: {total} items")
     for col in ("slice", "strata", "items", "share of items", "traffic weight", "margin"):

@@ -14,6 +14,22 @@ from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 
+def pipe_safe_console(*, keep_going: bool, **kwargs: Any) -> Any:
+    """A rich `Console` (`kwargs` as rich's) that never ends the process with exit code 1
+    on a closed pipe, as rich's own does (`Console.on_broken_pipe`), which a CI gate would
+    read as NO-GO: with `keep_going` it goes quiet and the work goes on (progress on
+    stderr), else it raises BrokenPipeError (the CLI turns that into exit code 2)."""
+    from rich.console import Console
+
+    class PipeSafeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            if not keep_going:
+                raise BrokenPipeError(32, "Broken pipe")
+
+    return PipeSafeConsole(**kwargs)
+
+
 def interactive(stream: TextIO | None = None) -> bool:
     """Whether `stream` (default stderr) is a terminal that can redraw a bar."""
     s = stream if stream is not None else sys.stderr
@@ -26,7 +42,8 @@ def interactive(stream: TextIO | None = None) -> bool:
 class LineProgress:
     """Counts done items of `label` and prints a line each time another `step` share of
     `total` is done, or `every_s` seconds passed since the last line (total unknown: only
-    the latter), and a last line from `finish()`."""
+    the latter), and a last line from `finish()`. A stream that can no longer be written
+    (a closed pipe) silences it; the work goes on."""
 
     def __init__(
         self,
@@ -44,6 +61,7 @@ class LineProgress:
         self._start = self._last = clock()
         self._bucket = 0
         self._finished = False
+        self._silent = False
 
     def set_total(self, total: int | None) -> None:
         """The number of items, once known."""
@@ -88,7 +106,12 @@ class LineProgress:
         else:
             share, of = "", f"{self.done}"
         stream = self._stream if self._stream is not None else sys.stderr
-        print(f"{self.label}: {of}{share}, {now - self._start:.0f}s", file=stream, flush=True)
+        if self._silent:
+            return
+        try:
+            print(f"{self.label}: {of}{share}, {now - self._start:.0f}s", file=stream, flush=True)
+        except (OSError, ValueError):  # progress is not worth failing a run for
+            self._silent = True
 
 
 class Bars:
@@ -110,7 +133,6 @@ class Bars:
 
     def __enter__(self) -> Bars:
         if self._tty:
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
             progress = Progress(
@@ -118,7 +140,7 @@ class Bars:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(file=self._stream or sys.stderr),
+                console=pipe_safe_console(keep_going=True, file=self._stream or sys.stderr),
                 refresh_per_second=self.REFRESH_PER_S,
             )
             progress.__enter__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -212,3 +213,41 @@ def test_counter_without_a_terminal_is_lines(capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert "\r" not in err and err.splitlines()[-1].startswith("token KL: 50/50 (100%)")
     assert len(err.splitlines()) == 10
+
+
+def test_progress_on_a_closed_pipe_goes_quiet_and_the_work_goes_on() -> None:
+    class Closed(io.StringIO):
+        writes = 0
+
+        def write(self, s: str) -> int:
+            Closed.writes += 1
+            raise BrokenPipeError(32, "Broken pipe")
+
+    p = LineProgress("q2", 100, stream=Closed())
+    for _ in range(100):
+        p.advance()  # a line per tenth: the first fails, the rest are not tried
+    p.finish()
+    assert Closed.writes == 1
+
+
+def test_a_rich_console_on_a_closed_pipe_never_exits_1() -> None:
+    # rich's own Console ends the process with SystemExit(1) on a closed pipe, which a CI
+    # gate reads as NO-GO; evalcliff's goes quiet (progress) or raises BrokenPipeError (the
+    # CLI's exit code 2).
+    import os
+
+    from evalcliff.runner.progress import pipe_safe_console
+
+    for keep_going in (True, False):
+        read, write = os.pipe()
+        os.close(read)
+        with os.fdopen(write, "w") as f:
+            console = pipe_safe_console(keep_going=keep_going, file=f, width=80)
+            if keep_going:
+                console.print("x")  # no SystemExit, no error
+                assert console.quiet
+            else:
+                with pytest.raises(BrokenPipeError):
+                    console.print("x")
+            with contextlib.suppress(BrokenPipeError):
+                f.close()

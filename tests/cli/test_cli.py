@@ -260,3 +260,66 @@ def test_compare_outage_is_exit_2_and_errors_are_in_the_banner(
     assert summary["n_paired"] == 396 and summary["slices"][0]["n_errors_cand"] == 4
     assert summary["base"]["variant"] == "b" and summary["schema_version"] >= 2
     assert summary["policy"]["slices"]["head"]["max_catastrophic_increase"] == 0.05
+
+
+def test_an_internal_error_is_exit_2_never_1(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python's own exit code for an uncaught exception is 1, which a CI gate reads as NO-GO
+    # (and `drift` as "drifted"): a bug in evalcliff must not look like a verdict.
+    import evalcliff.compare as compare_mod
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a bug somewhere")
+
+    base = write_results(_results(10, set()), tmp_path / "b.parquet")
+    monkeypatch.setattr(compare_mod, "compare_files", broken)
+    res = runner.invoke(
+        cli, ["compare", "--base", str(base), "--cand", str(base), "--out", str(tmp_path / "r")]
+    )
+    assert res.exit_code == 2, res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("evalcliff: internal error (not a verdict): ZeroDivisionError")
+    assert "a bug somewhere" in last and "Traceback" in res.output
+    # usage errors and --help keep click's own codes
+    assert runner.invoke(cli, ["compare", "--help"]).exit_code == 0
+    assert runner.invoke(cli, ["compare", "--no-such-flag"]).exit_code == 2
+
+
+def _closed_stdout(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the CLI with stdout a pipe whose reader is gone (as `| head` after its line)."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", "from evalcliff.cli.main import main; main()", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    return proc.returncode, proc.stderr
+
+
+def test_a_closed_stdout_is_exit_2_not_the_verdict(tmp_path: Path) -> None:
+    base = write_results(_results(400, set()), tmp_path / "base.parquet")
+    worse = write_results(_results(400, set(range(0, 400, 3))), tmp_path / "worse.parquet")
+    for cand, verdict in ((base, "go"), (worse, "no-go")):
+        args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
+        code, err = _closed_stdout(args)
+        assert code == 2, err
+        assert "closed" in err and "not a verdict" in err and "Traceback" not in err
+        # the verdict's files are complete all the same
+        summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+        assert summary["verdict"] == verdict
+    # a command whose output fills the pipe while it runs fails inside the command
+    code, err = _closed_stdout(["suites", "show", "tail"])
+    assert code == 2 and "closed" in err and "Traceback" not in err, err
