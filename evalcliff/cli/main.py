@@ -58,7 +58,7 @@ class _Group(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
             raise  # usage errors (exit 2) and --help: click's own handling
         except BrokenPipeError:
-            quick_exit.silence_stdout()
+            quick_exit.silence_stream()
             _say(
                 "evalcliff: error: a pipe it was writing to was closed (stdout piped into a"
                 " program that ended early?); exit code 2 is not a verdict (summary.json has"

@@ -111,13 +111,15 @@ _VERDICT_CODES = (0, 1, 3)
 EXIT_NO_VERDICT = 2
 
 
-def silence_stdout() -> None:
-    """Point stdout's descriptor at /dev/null, so that what is still buffered for a closed
-    pipe can be flushed (to nowhere) instead of failing again at exit."""
-    try:
-        fd = sys.stdout.fileno() if sys.stdout is not None else 1
-    except (OSError, ValueError, AttributeError):
-        fd = 1
+def silence_stream(stream_fd: int = 1) -> None:
+    """Point stdout's descriptor (or `stream_fd`) at /dev/null, so that what is still
+    buffered for a closed pipe can be flushed (to nowhere) instead of failing again at exit."""
+    fd = stream_fd
+    if stream_fd == 1:
+        try:
+            fd = sys.stdout.fileno() if sys.stdout is not None else 1
+        except (OSError, ValueError, AttributeError):
+            fd = 1
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, fd)
@@ -127,8 +129,8 @@ def silence_stdout() -> None:
 
 
 def _flush_failed(code: int) -> NoReturn:
-    """stdout (or stderr) could not be flushed: say so and exit with no verdict."""
-    silence_stdout()
+    """stdout could not be flushed: say so and exit with no verdict."""
+    silence_stream()
     if code in _VERDICT_CODES:
         code = EXIT_NO_VERDICT
     try:
@@ -161,10 +163,13 @@ def exit_process(code: int | str | None) -> NoReturn:
 
 
 def _flush_or_fail(code: int) -> None:
-    """Flush stdout and stderr; if that fails, `_flush_failed`."""
-    try:
-        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+    """Flush stdout and stderr. A stdout that fails is `_flush_failed`; a stderr that fails
+    (progress and notes only) is pointed at /dev/null and the exit code stays."""
+    for stream, fd in ((sys.stdout, 1), (sys.__stdout__, 1), (sys.stderr, 2), (sys.__stderr__, 2)):
+        try:
             if stream is not None and not stream.closed:
                 stream.flush()
-    except (OSError, ValueError):
-        _flush_failed(code)
+        except (OSError, ValueError):
+            if fd == 1:
+                _flush_failed(code)
+            silence_stream(2)

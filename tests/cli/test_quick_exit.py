@@ -240,3 +240,52 @@ def test_sigterm_exits_143_with_finished_items_kept(
     answers, journal, _ = _cache(tmp_path)
     # the signal may land between an answer's commit and its journal line
     assert journal >= 2 and journal <= answers <= journal + 1
+
+
+class _Stream:
+    """A text stream whose flush fails (a closed pipe) or works."""
+
+    def __init__(self, broken: bool) -> None:
+        self.broken, self.closed = broken, False
+
+    def flush(self) -> None:
+        if self.broken:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def write(self, s: str) -> int:
+        if self.broken:
+            raise BrokenPipeError(32, "Broken pipe")
+        return len(s)
+
+
+@pytest.mark.parametrize(
+    ("stdout_broken", "stderr_broken", "code", "expected"),
+    [
+        (True, False, 0, 2),  # GO not all written: no verdict
+        (True, False, 1, 2),  # nor NO-GO
+        (True, False, 3, 2),
+        (True, False, 143, 143),  # already not a verdict: kept
+        (False, True, 0, None),  # only progress/notes lost: the verdict's code stays
+        (False, False, 1, None),
+    ],
+)
+def test_a_stream_that_cannot_be_flushed_at_exit(
+    monkeypatch: pytest.MonkeyPatch,
+    stdout_broken: bool,
+    stderr_broken: bool,
+    code: int,
+    expected: int | None,
+) -> None:
+    silenced: list[int] = []
+    monkeypatch.setattr(quick_exit, "silence_stream", lambda fd=1: silenced.append(fd))
+    out, err = _Stream(stdout_broken), _Stream(stderr_broken)
+    for name, stream in (("stdout", out), ("__stdout__", out), ("stderr", err)):
+        monkeypatch.setattr(sys, name, stream)
+    monkeypatch.setattr(sys, "__stderr__", err)
+    if expected is None:
+        quick_exit._flush_or_fail(code)  # no exit
+        assert silenced == ([2, 2] if stderr_broken else [])
+    else:
+        with pytest.raises(SystemExit) as exc:
+            quick_exit._flush_or_fail(code)
+        assert exc.value.code == expected and silenced[0] == 1
