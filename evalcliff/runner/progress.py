@@ -100,14 +100,14 @@ class LineProgress:
 
     def _line(self, now: float) -> None:
         self._last = now
+        if self._silent:
+            return
         if self.total:
             share = f" ({100 * self.done / self.total:.0f}%)"
             of = f"{self.done}/{self.total}"
         else:
             share, of = "", f"{self.done}"
         stream = self._stream if self._stream is not None else sys.stderr
-        if self._silent:
-            return
         try:
             print(f"{self.label}: {of}{share}, {now - self._start:.0f}s", file=stream, flush=True)
         except (OSError, ValueError):  # progress is not worth failing a run for
