@@ -52,13 +52,25 @@ def _setup(tmp_path: Path, url: str) -> tuple[Path, Path, dict[str, str]]:
     return suite, cfg, env
 
 
+def _as_foreground() -> None:
+    """Give the child Ctrl-C's default disposition, as a terminal's foreground job has.
+
+    A shell without job control starts background commands (`make test &`, a CI step run in
+    the background) with SIGINT ignored, every child inherits that, and Python then installs
+    no KeyboardInterrupt handler: a Ctrl-C that no terminal could send was this test's flake.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_exits_with_its_own_code(tmp_path: Path, sig: int, code: int) -> None:
     with FakeServer(answer="x", delay_s=0.5) as server:
         suite, cfg, env = _setup(tmp_path, server.url)
         cmd = [sys.executable, "-m", "evalcliff.cli.main", "run", "a", "--suite", str(suite)]
         cmd += ["--config", str(cfg), "--out", str(tmp_path / "a.parquet")]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_as_foreground
+        )
         deadline = time.monotonic() + 60
         while server.total < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
