@@ -68,3 +68,43 @@ def transformers_list(criterion: StopStrings) -> object:
     from transformers import StoppingCriteriaList
 
     return StoppingCriteriaList([criterion])
+
+
+def test_every_request_type_runs_in_inference_mode_with_hflms_results() -> None:
+    """`CachedStopHFLM` computes under `torch.inference_mode` (cheaper than HFLM's `no_grad`)
+    and returns exactly what lm-eval's own `HFLM` returns, for all three request types."""
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    from evalcliff.backends.hf_stop import CachedStopHFLM
+
+    kwargs = {"pretrained": str(MODEL_DIR), "dtype": "float32", "batch_size": 1, "device": "cpu"}
+    ours, theirs = CachedStopHFLM(**kwargs), HFLM(**kwargs)
+    modes: list[bool] = []
+    forward = ours.model.forward
+
+    def spy(*args: object, **kw: object) -> object:
+        modes.append(torch.is_inference_mode_enabled())
+        return forward(*args, **kw)
+
+    ours.model.forward = spy
+    prompts = ["succ 33367 =", "Question: what is 2 + 3?\nAnswer:", "def add(a, b):\n"]
+    gen = {"until": ["\n"], "max_gen_toks": 10, "do_sample": False}
+
+    def requests(kind: str) -> list[Instance]:
+        def args(p: str) -> tuple[object, ...]:
+            return {"generate_until": (p, dict(gen)), "loglikelihood": (p, " 5")}.get(kind, (p,))
+
+        return [Instance(kind, {}, args(p), i) for i, p in enumerate(prompts)]
+
+    assert ours.generate_until(requests("generate_until")) == theirs.generate_until(
+        requests("generate_until")
+    )
+    assert ours.loglikelihood(requests("loglikelihood")) == theirs.loglikelihood(
+        requests("loglikelihood")
+    )
+    assert ours.loglikelihood_rolling(requests("loglikelihood_rolling")) == (
+        theirs.loglikelihood_rolling(requests("loglikelihood_rolling"))
+    )
+    assert modes and all(modes), "a forward pass ran outside inference mode"
+    assert not torch.is_inference_mode_enabled()
