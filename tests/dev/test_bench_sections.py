@@ -61,6 +61,13 @@ def test_cpu_outside_generate_takes_the_engine_out_pair_by_pair() -> None:
     assert r["overhead_ratio_cpu_outside_generate"] == pytest.approx(1.075)
     # no timing at all: no row
     assert _outside_row(_outside_generate([1.0], [1.0], [nan], [nan])) == []
+    # the wall clock: the same arithmetic, over the bare loop's fastest wall time
+    r = _outside_generate([41.0, 47.0], [39.0, 45.0], [33.0, 39.0], [33.0, 39.0], "wall")
+    assert r["extra_wall_outside_generate_s"] == pytest.approx([2.0, 2.0])
+    assert r["overhead_ratio_wall_outside_generate"] == pytest.approx(1 + 2.0 / 39.0)
+    row = _outside_row({**r, "overhead_goal": 1.10, "bare_loop_s": [39.0, 45.0]}, "wall")
+    assert len(row) == 1 and "wall outside" in row[0] and "+2.00 s" in row[0]
+    assert "1.051x" in row[0] and "39.00" in row[0]
 
 
 def test_gentime_writes_its_timing_when_evalcliff_exits(tmp_path: Path) -> None:
@@ -79,7 +86,11 @@ def test_gentime_writes_its_timing_when_evalcliff_exits(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "774 items" in done.stdout
-    assert json.loads(out.read_text()) == {"generate_cpu_s": 0.0, "generate_calls": 0}
+    assert json.loads(out.read_text()) == {
+        "generate_cpu_s": 0.0,
+        "generate_wall_s": 0.0,
+        "generate_calls": 0,
+    }
     bad = subprocess.run(
         [sys.executable, str(GENTIME), str(out), "nothing"], capture_output=True, check=False
     )

@@ -1,12 +1,13 @@
-"""Run `evalcliff` or the bare loop with the CPU time of the model's `generate` counted.
+"""Run `evalcliff` or the bare loop with the time of the model's `generate` counted.
 
 `python gentime.py OUT.json evalcliff ARGS...` runs `evalcliff ARGS...`;
 `python gentime.py OUT.json bare ARGS...` runs `bare.py ARGS...` (same directory). Either way
 every call of transformers' `GenerationMixin.generate` is timed with the calling thread's CPU
-clock, and `{"generate_cpu_s": ..., "generate_calls": ...}` is written to OUT.json as the
-process ends. Both sides get the same wrapper, so the harness benchmark can tell the engine's
-own work (identical on both sides: the same prompts, outputs and model) from everything
-around it, and a machine that ran slower during one run shows up in `generate` on both.
+clock and with the wall clock, and `{"generate_cpu_s": ..., "generate_wall_s": ...,
+"generate_calls": ...}` is written to OUT.json as the process ends. Both sides get the same
+wrapper, so the harness benchmark can tell the engine's own work (identical on both sides:
+the same prompts, outputs and model) from everything around it, and a machine that ran
+slower during one run shows up in `generate` on both.
 Run by path (not `-m`), so that nothing else of evalcliff is imported before the command;
 its own folder leaves `sys.path` first (its `vllm.py` would shadow the package).
 """
@@ -25,21 +26,29 @@ def _install(out_path: str) -> None:
     import transformers.generation.utils as gen_utils
 
     original = gen_utils.GenerationMixin.generate
-    spent = {"cpu": 0.0, "calls": 0}
+    spent = {"cpu": 0.0, "wall": 0.0, "calls": 0}
 
     def generate(self: Any, *args: Any, **kwargs: Any) -> Any:
-        start = time.thread_time()
+        start, wall = time.thread_time(), time.perf_counter()
         try:
             return original(self, *args, **kwargs)
         finally:
             spent["cpu"] += time.thread_time() - start
+            spent["wall"] += time.perf_counter() - wall
             spent["calls"] += 1
 
     gen_utils.GenerationMixin.generate = generate  # type: ignore[method-assign]
 
     def write() -> None:
         with open(out_path, "w", encoding="utf-8") as f:
-            json.dump({"generate_cpu_s": spent["cpu"], "generate_calls": spent["calls"]}, f)
+            json.dump(
+                {
+                    "generate_cpu_s": spent["cpu"],
+                    "generate_wall_s": spent["wall"],
+                    "generate_calls": spent["calls"],
+                },
+                f,
+            )
 
     atexit.register(write)  # evalcliff's quick exit runs atexit callbacks too
 

@@ -45,15 +45,17 @@ def _env(cache: Path) -> dict[str, str]:
 _CPU: dict[str, list[float]] = {}
 _LOAD: dict[str, list[float]] = {}
 _GEN: dict[str, list[float]] = {}  # CPU seconds of the model's `generate`, timed in-process
+_GENW: dict[str, list[float]] = {}  # the same calls' wall seconds
 
 
 def _generate_cpu(path: Path, label: str) -> None:
     """Record what `gentime.py` wrote for one run under `label` (nan if it wrote nothing)."""
-    try:
-        cpu = float(json.loads(path.read_text(encoding="utf-8"))["generate_cpu_s"])
-    except (OSError, ValueError, KeyError, TypeError):
-        cpu = float("nan")
-    _GEN.setdefault(label, []).append(cpu)
+    for key, into in (("generate_cpu_s", _GEN), ("generate_wall_s", _GENW)):
+        try:
+            value = float(json.loads(path.read_text(encoding="utf-8"))[key])
+        except (OSError, ValueError, KeyError, TypeError):
+            value = float("nan")
+        into.setdefault(label, []).append(value)
 
 
 def _children_cpu() -> float:
@@ -140,6 +142,7 @@ def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[
     _CPU.clear()
     _LOAD.clear()
     _GEN.clear()
+    _GENW.clear()
     for r in range(repeats):
         print(f"harness: evalcliff run fp16 ({r + 1}/{repeats})", file=sys.stderr)
         ours.append(fresh_run("fp16"))
@@ -174,6 +177,7 @@ def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[
         "pair_ratios": [a / b for a, b in zip(ours, bare, strict=True)],
         "pair_ratios_cpu": [a / b for a, b in zip(_CPU["ours"], _CPU["bare"], strict=True)],
         **_outside_generate(_CPU["ours"], _CPU["bare"], _GEN["ours"], _GEN["bare"]),
+        **_outside_generate(ours, bare, _GENW["ours"], _GENW["bare"], clock="wall"),
         "load_1m_before": {"ours": _LOAD["ours"], "bare": _LOAD["bare"]},
         "overhead_goal": 1.10,
         "outputs_identical_share": agree,
@@ -190,29 +194,33 @@ def harness(work: Path, *, suite: str, limit: int | None, repeats: int) -> dict[
 
 
 def _outside_generate(
-    ours_cpu: list[float], bare_cpu: list[float], ours_gen: list[float], bare_gen: list[float]
+    ours_cpu: list[float],
+    bare_cpu: list[float],
+    ours_gen: list[float],
+    bare_gen: list[float],
+    clock: str = "cpu",
 ) -> dict[str, Any]:
-    """The harness's CPU with the engine's own work taken out: per run, whole-process CPU
-    minus the CPU of the model's `generate` (the same work on both sides: same prompts,
-    outputs and model). A machine that runs slower during one run slows its `generate`
-    most, so the difference outside it, per alternated pair, spreads less than a ratio of
-    whole processes. Its ratio form: 1 + (median extra CPU) / (the bare loop's fastest
-    whole-process CPU)."""
+    """The harness's cost with the engine's own work taken out: per run, the whole process's
+    time on `clock` ("cpu" or "wall") minus the same clock's time in the model's `generate`
+    (the same work on both sides: same prompts, outputs and model). A machine that runs
+    slower during one run slows its `generate` most, so the difference outside it, per
+    alternated pair, spreads less than a ratio of whole processes. Its ratio form:
+    1 + (median extra) / (the bare loop's fastest whole process)."""
     ours_out = [c - g for c, g in zip(ours_cpu, ours_gen, strict=True)]
     bare_out = [c - g for c, g in zip(bare_cpu, bare_gen, strict=True)]
     extra = [a - b for a, b in zip(ours_out, bare_out, strict=True)]
     valid = [x for x in extra if x == x]  # drop nan (a run that wrote no timing)
     if not valid:
-        return {"generate_cpu_s": {"ours": ours_gen, "bare": bare_gen}}
+        return {f"generate_{clock}_s": {"ours": ours_gen, "bare": bare_gen}}
     median = statistics.median(valid)
     base = min(bare_cpu)
     return {
-        "generate_cpu_s": {"ours": ours_gen, "bare": bare_gen},
-        "outside_generate_cpu_s": {"ours": ours_out, "bare": bare_out},
-        "extra_cpu_outside_generate_s": extra,
-        "extra_cpu_outside_generate_median_s": median,
-        "overhead_ratio_cpu_outside_generate": 1 + median / base,
-        "pair_ratios_cpu_outside_generate": [1 + x / base for x in valid],
+        f"generate_{clock}_s": {"ours": ours_gen, "bare": bare_gen},
+        f"outside_generate_{clock}_s": {"ours": ours_out, "bare": bare_out},
+        f"extra_{clock}_outside_generate_s": extra,
+        f"extra_{clock}_outside_generate_median_s": median,
+        f"overhead_ratio_{clock}_outside_generate": 1 + median / base,
+        f"pair_ratios_{clock}_outside_generate": [1 + x / base for x in valid],
     }
 
 
@@ -240,19 +248,21 @@ def section(quick: bool, work: Path) -> dict[str, Any]:
     return r
 
 
-def _outside_row(r: dict[str, Any]) -> list[str]:
-    """The table row for the CPU outside the model's `generate` ([] without the timings)."""
-    if "overhead_ratio_cpu_outside_generate" not in r:
+def _outside_row(r: dict[str, Any], clock: str = "cpu") -> list[str]:
+    """The table row for the time outside the model's `generate` on `clock` ([] without
+    the timings)."""
+    if f"overhead_ratio_{clock}_outside_generate" not in r:
         return []
-    gen = {k: [x for x in v if x == x] for k, v in r["generate_cpu_s"].items()}
-    ratio = r["overhead_ratio_cpu_outside_generate"]
-    pairs = r["pair_ratios_cpu_outside_generate"]
+    gen = {k: [x for x in v if x == x] for k, v in r[f"generate_{clock}_s"].items()}
+    ratio = r[f"overhead_ratio_{clock}_outside_generate"]
+    pairs = r[f"pair_ratios_{clock}_outside_generate"]
     verdict = "within" if ratio <= r["overhead_goal"] else "OVER"
+    whole = r["bare_loop_cpu_s"] if clock == "cpu" else r["bare_loop_s"]
     return [
-        "| same, CPU outside the model's `generate` (generate timed in-process:"
-        f" {min(gen['ours']):.2f} vs {min(gen['bare']):.2f} s) |"
-        f" +{r['extra_cpu_outside_generate_median_s']:.2f} s over the bare loop's"
-        f" {min(r['bare_loop_cpu_s']):.2f} |"
+        f"| same, {'CPU' if clock == 'cpu' else 'wall'} outside the model's `generate`"
+        f" (generate timed in-process: {min(gen['ours']):.2f} vs {min(gen['bare']):.2f} s) |"
+        f" +{r[f'extra_{clock}_outside_generate_median_s']:.2f} s over the bare loop's"
+        f" {min(whole):.2f} |"
         f" {ratio:.3f}x (pairs {min(pairs):.3f}-{max(pairs):.3f})"
         f" | <= {r['overhead_goal']:.2f}x ({verdict}) |"
     ]
@@ -294,6 +304,7 @@ def markdown(r: dict[str, Any]) -> list[str]:
         f" <= {r['overhead_goal']:.2f}x"
         f" ({ok(r['overhead_ratio_cpu'], r['overhead_goal'])}) |",
         *_outside_row(r),
+        *_outside_row(r, "wall"),
         f"| KL pass (`divergence_table`) vs both runs | {r['kl_call_s']:.2f} vs"
         f" {min(r['evalcliff_run_s']) + r['run_q4_s']:.2f} | {100 * r['kl_share_of_runs']:.0f}% |"
         f" <= {100 * r['kl_goal']:.0f}% ({ok(r['kl_share_of_runs'], r['kl_goal'])}) |",
@@ -313,8 +324,8 @@ def markdown(r: dict[str, Any]) -> list[str]:
         " of each alternated pair's own ratio, the run-to-run spread of one measurement. The"
         " 'outside generate' row takes the engine's own work out of each run (both sides run"
         " under `evalcliff/dev/bench/gentime.py`, which times the model's `generate` with the"
-        " calling thread's CPU clock): the median extra CPU of a pair over the bare loop's"
-        " fastest run. The KL pass is timed inside its"
+        " calling thread's CPU clock and the wall clock): the median extra of a pair over the bare"
+        " loop's fastest run, on that clock. The KL pass is timed inside its"
         f" process ({r.get('kl_call_cpu_s', float('nan')):.2f} s CPU;"
         f" {r['kl_process_s']:.2f} s whole process, imports included).",
         "",
