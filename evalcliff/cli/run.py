@@ -53,7 +53,8 @@ def command(
     Every finished item is kept in the run's request cache, so an interrupted run, started
     again with the same arguments, resumes without recomputing finished items. A finished
     run is reused only when everything that decides its outputs is unchanged and it has no
-    error rows; a served model (weights evalcliff cannot fingerprint) is asked again.
+    error rows; a served model (weights evalcliff cannot fingerprint) is asked again. A run
+    whose every item failed exits 2 (its file is written, nothing goes to history).
     """
     from evalcliff.cli.progress import progress_callbacks
     from evalcliff.config.variants import resolve_variant
@@ -89,5 +90,16 @@ def command(
     )
     if h.defaults_used and config:
         click.echo(f"{variant}: not set in {config}, defaults used: {', '.join(h.defaults_used)}")
+    if h.n_items > 0 and h.n_errors == h.n_items:  # no data: a failed run, not a result
+        from evalcliff.errors import EvalcliffError
+        from evalcliff.results.io import read_run
+
+        errors = read_run(outcome.results_path).results["error"].dropna()
+        first = str(errors.iloc[0])[:200] if len(errors) else "?"
+        kept = "" if history is None else "; not recorded in history"
+        raise EvalcliffError(
+            f"every item of {variant!r} failed ({h.n_errors} errors; first: {first!r}); "
+            f"the run file is kept at {outcome.results_path}{kept}, and a rerun asks again"
+        )
     if history is not None:
         history.record([outcome.results_path])

@@ -323,3 +323,32 @@ def test_a_closed_stdout_is_exit_2_not_the_verdict(tmp_path: Path) -> None:
     # a command whose output fills the pipe while it runs fails inside the command
     code, err = _closed_stdout(["suites", "show", "tail"])
     assert code == 2 and "closed" in err and "Traceback" not in err, err
+
+
+def test_a_run_whose_every_item_failed_is_exit_2_and_stays_out_of_history(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from tests.runner.test_run_artifact import HEAD_ONLY
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("EVALCLIFF_CACHE", str(tmp_path / "cache"))
+    suite = tmp_path / "heads.yaml"
+    suite.write_text(HEAD_ONLY)
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(
+        f'[variants.down]\nbackend = "openai"\nmodel = "m"\n'
+        f'endpoints = ["http://127.0.0.1:{port}/v1"]\nmax_retries = 0\n'
+    )
+    out, db = tmp_path / "d.parquet", tmp_path / "h.db"
+    args = ["run", "down", "--suite", str(suite), "--config", str(cfg), "--out", str(out)]
+    res = runner.invoke(cli, [*args, "--db", str(db)])
+    assert res.exit_code == 2, res.output
+    assert "every item of 'down' failed" in res.output and "not recorded in history" in res.output
+    assert "Traceback" not in res.output
+    assert out.exists()  # the rows (and their errors) are kept
+    listed = runner.invoke(cli, ["history", "list", "--db", str(db), "--json"])
+    assert '"variant": "down"' not in listed.output
