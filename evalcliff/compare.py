@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -172,6 +172,7 @@ def compare_artifacts(
     notes = [n for n in (limited_run_note(base, cand), same_run_note(base, cand)) if n]
     if notes:
         summary = summary.model_copy(update={"warnings": [*notes, *summary.warnings]})
+    summary = stop_on_served_doubts(summary, served_doubts(base, cand))
     if divergence_path is not None:
         from evalcliff.distribution import attach_divergence
 
@@ -197,6 +198,52 @@ def same_run_note(base: RunArtifact, cand: RunArtifact) -> str | None:
         f"{base.header.run_key}: same settings, weights and items); this measures the engine's "
         "noise, not a candidate"
     )
+
+
+def served_doubts(base: RunArtifact, cand: RunArtifact) -> list[str]:
+    """Reasons, from what the servers said while answering, to doubt that the runs measured
+    the variants they name: the two runs asked for different models but every answer of
+    both came from the same served model(s) (an A/A run passed off as a candidate's test);
+    or a run resumed an interrupted process's answers and its answers carry more than one
+    server fingerprint (the server changed between the two processes)."""
+    out: list[str] = []
+    hb, hc = base.header, cand.header
+    sb = hb.model.server if hb is not None else None
+    sc = hc.model.server if hc is not None else None
+    if hb is not None and hc is not None and sb is not None and sc is not None:
+        asked = (hb.settings.get("model"), hc.settings.get("model"))
+        if sb.answered_by and sb.answered_by == sc.answered_by and asked[0] != asked[1]:
+            out.append(
+                f"SAME SERVED MODEL: base asked for {asked[0]!r} and cand for {asked[1]!r}, "
+                f"but every answer of both runs says it came from {', '.join(sb.answered_by)};"
+                " this may be one model compared with itself"
+            )
+    for side, h in (("base", hb), ("cand", hc)):
+        server = h.model.server if h is not None else None
+        if h is None or server is None or h.perf.requests_resumed == 0:
+            continue
+        if len(server.system_fingerprints) > 1:
+            out.append(
+                f"MIXED SERVER: the {side} run ({h.variant}) resumed {h.perf.requests_resumed}"
+                " answers of an interrupted process, and its answers carry"
+                f" {len(server.system_fingerprints)} server fingerprints"
+                f" ({', '.join(server.system_fingerprints)}): rerun it with --force"
+            )
+    return out
+
+
+def stop_on_served_doubts(summary: Summary, doubts: list[str]) -> Summary:
+    """`summary` with `doubts` at the head of its warnings and reasons; a GO becomes
+    INCONCLUSIVE (a NO-GO stays: it blocks the release either way)."""
+    if not doubts:
+        return summary
+    update: dict[str, Any] = {
+        "warnings": [*doubts, *summary.warnings],
+        "reasons": [*doubts, *summary.reasons],
+    }
+    if summary.verdict == "go":
+        update["verdict"] = "inconclusive"
+    return summary.model_copy(update=update)
 
 
 def limited_run_note(base: RunArtifact, cand: RunArtifact) -> str | None:

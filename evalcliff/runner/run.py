@@ -7,8 +7,12 @@ artifact (rows + header in one parquet file) is written atomically once all item
 
 Reuse: a finished run is reused only when its run key matches, it has no error rows, and its
 weights could be fingerprinted. A served model's finished run is never reused and its cached
-answers are never replayed: the next run asks the server again (only an *interrupted* run
-resumes). The output file and the run cache are each held under an exclusive lock.
+answers are never replayed: the next run asks the server again. Its *interrupted* run resumes
+only into the same output file and within `SERVED_RESUME_MAX_AGE_S` of its last answer (a
+server can change between two runs: a week-old partial run, or one meant for another file,
+is not this run's data); the header counts the resumed answers and lists every answer's
+served model and fingerprint. The output file and the run cache are each held under an
+exclusive lock.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import gc
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +46,9 @@ from evalcliff.schema.run import MemoryEstimate, ModelIdentity, PerfStats, RunHe
 from evalcliff.suites.build import build_items, limit_items, manifest
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
+
+# An interrupted run of a served model resumes only this soon after its last answer.
+SERVED_RESUME_MAX_AGE_S = 6 * 3600
 
 PACKAGES = ["evalcliff", "lm_eval", "torch", "transformers", "numpy", "pandas", "scipy"]
 
@@ -137,6 +145,42 @@ def _state(rdir: Path) -> str:
         return str(json.loads((rdir / "state.json").read_text()).get("status", ""))
     except (OSError, json.JSONDecodeError):
         return ""
+
+
+def _stale_partial(rdir: Path, out: Path) -> str | None:
+    """Why a served model's interrupted run in `rdir` must not resume into `out` (None: it
+    may): it was meant for another output file, or its last answer is too old."""
+    try:
+        state = json.loads((rdir / "state.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        state = {}
+    meant = state.get("out") if isinstance(state, dict) else None
+    if meant != str(out.resolve()):
+        return f"it was writing {meant or 'an unknown file'}"
+    last = max(
+        (p.stat().st_mtime for p in (rdir / "journal.jsonl", rdir / "state.json") if p.exists()),
+        default=0.0,
+    )
+    age = time.time() - last
+    if age > SERVED_RESUME_MAX_AGE_S:
+        limit = SERVED_RESUME_MAX_AGE_S // 3600
+        return f"its last answer is {age / 3600:.1f} h old (limit {limit} h)"
+    return None
+
+
+def answered_by(metrics_path: Path, hashes: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(served model names, system fingerprints) that the requests `hashes` were answered
+    with, from the backend's per-request records (resumed answers included)."""
+    records = journal.read_records(metrics_path)
+    models: set[str] = set()
+    fingerprints: set[str] = set()
+    for h in hashes.values():
+        rec = records.get(h, {})
+        if isinstance(rec.get("served_model"), str) and rec["served_model"]:
+            models.add(rec["served_model"])
+        if isinstance(rec.get("fingerprint"), str) and rec["fingerprint"]:
+            fingerprints.add(rec["fingerprint"])
+    return sorted(models), sorted(fingerprints)
 
 
 def _set_state(rdir: Path, status: str, **extra: Any) -> None:
@@ -286,7 +330,17 @@ def _execute(
     # one ("running") resumes. --force always starts afresh.
     if force or (fingerprint is None and _state(rdir) == "finished"):
         _reset(rdir)
-    _set_state(rdir, "running")
+    elif fingerprint is None and _state(rdir) == "running":
+        stale = _stale_partial(rdir, out)
+        if stale is not None:
+            print(
+                f"evalcliff: {name}: not resuming the interrupted run in {rdir} ({stale}); "
+                "asking the server again",
+                file=sys.stderr,
+                flush=True,
+            )
+            _reset(rdir)
+    _set_state(rdir, "running", out=str(out.resolve()))
     # a run killed before its clean-up may have left failures in the cache: never replay them
     for db in rdir.glob("requests*.db"):
         lmeval.purge_errors(db, ERROR_PREFIX)
@@ -349,6 +403,13 @@ def _execute(
         server: ServerInfo | None = None
         if hasattr(lm, "server_info"):
             server = lm.server_info()
+            models, prints = answered_by(metrics_path, hashes)
+            server = server.model_copy(
+                update={
+                    "answered_by": models,
+                    "system_fingerprints": sorted({*server.system_fingerprints, *prints}),
+                }
+            )
     try:
         outputs.update({iid: ERROR_PREFIX + why for iid, why in refused.items()})
         metrics = per_item_metrics(hashes, rdir)
@@ -366,6 +427,7 @@ def _execute(
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
     computed = len(journal.read_latencies(journal_path)) - done_before
     perf = run_perf(df, gen_wall, computed, inter_token_gaps(metrics_path)[gaps_before:])
+    perf["requests_resumed"] = done_before
     identity = model_identity(raw_identity, fingerprint)
     if server is not None:
         identity = identity.model_copy(update={"server": server})

@@ -82,6 +82,7 @@ class PerfStats(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     requests_computed: int = 0
+    requests_resumed: int = 0  # answers taken from an interrupted earlier process's cache
     wall_s: float = 0.0
     requests_per_s: float | None = None
     output_tokens_per_s: float | None = None
@@ -109,6 +110,8 @@ class ServerInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     models: list[str] = Field(default_factory=list)  # GET /models ids
+    # the `model` field of the answers the run holds (resumed ones included)
+    answered_by: list[str] = Field(default_factory=list)
     system_fingerprints: list[str] = Field(default_factory=list)  # seen in responses
     headers: dict[str, str] = Field(default_factory=dict)  # server/version response headers
 

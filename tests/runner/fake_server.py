@@ -19,6 +19,9 @@ class FakeServer:
         self.delay_s = delay_s
         self.requests: Counter[str] = Counter()
         self.fingerprint = "fp-1"
+        self.model: str | None = None  # the answers' `model` field (None: left out)
+        self.fail_next = 0  # this many of the next requests get HTTP 500
+        self.answer_for: dict[str, str] = {}  # prompt -> its answer (else `answer`)
         self._lock = threading.Lock()
         owner = self
 
@@ -45,11 +48,19 @@ class FakeServer:
                     time.sleep(owner.delay_s)
                 with owner._lock:
                     owner.requests[prompt] += 1
+                    fail = owner.fail_next > 0
+                    owner.fail_next -= fail
+                if fail:
+                    self._send(500, {"error": "overloaded"})
+                    return
+                text = owner.answer_for.get(prompt, owner.answer)
                 out = {
-                    "choices": [{"text": owner.answer, "finish_reason": "stop", "index": 0}],
+                    "choices": [{"text": text, "finish_reason": "stop", "index": 0}],
                     "usage": {"completion_tokens": 1},
                     "system_fingerprint": owner.fingerprint,
                 }
+                if owner.model is not None:
+                    out["model"] = owner.model
                 self._send(200, out)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

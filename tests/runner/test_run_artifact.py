@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -312,3 +313,116 @@ def test_a_comparison_of_limited_runs_says_so(suite: Path, mock_config: Path) ->
     assert "LIMITED RUN (base 1 per stratum, cand 1 per stratum)" in summary_path.read_text()
     assert "LIMITED RUN" in (out / "report.html").read_text()
     assert "LIMITED RUN" in (out / "summary.md").read_text()
+
+
+def _interrupted(variant: Any, spec: Any, out: Path) -> None:
+    """A run of `variant` stopped by Ctrl-C after its third answer (state: running)."""
+    seen = []
+
+    def on_item() -> None:
+        seen.append(1)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_variant("prod.v1 east", variant, spec, out, on_item=on_item)
+
+
+def test_an_interrupted_served_run_resumes_only_into_its_own_file_and_while_fresh(
+    heads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from evalcliff.paths import cache_dir
+
+    monkeypatch.setenv("EVALCLIFF_CACHE", str(tmp_path / "cache"))
+    spec = load_suite(str(heads))
+    week1, week2 = tmp_path / "prod-week1.parquet", tmp_path / "prod-week2.parquet"
+    with FakeServer(answer="week1") as server:
+        variant = resolve_variant("prod.v1 east", _served_config(tmp_path, server.url, 1))
+        _interrupted(variant, spec, week1)
+        asked = server.total
+        server.answer, server.fingerprint = "week2", "fp-2"
+        # another output file (the next week's cron run): nothing of the partial run is used
+        other = run_variant("prod.v1 east", variant, spec, week2)
+        assert server.total == asked + 8
+        assert set(read_results(week2)["output"]) == {"week2"}
+        assert other.header.perf.requests_resumed == 0
+        assert "not resuming the interrupted run" in capfd.readouterr().err
+        # the same file, soon after: it resumes, and says how many answers it took over
+        _interrupted(variant, spec, week1)
+        asked = server.total
+        again = run_variant("prod.v1 east", variant, spec, week1)
+        assert server.total - asked == 8 - again.header.perf.requests_resumed
+        assert again.header.perf.requests_resumed >= 3
+        # the same file, but the partial run's last answer is older than the limit
+        _interrupted(variant, spec, week1)
+        rdir = next((cache_dir() / "runs").iterdir())
+        old = time.time() - 7 * 3600
+        for p in rdir.iterdir():
+            os.utime(p, (old, old))
+        asked = server.total
+        late = run_variant("prod.v1 east", variant, spec, week1)
+        assert server.total == asked + 8 and late.header.perf.requests_resumed == 0
+        assert "h old (limit 6 h)" in capfd.readouterr().err
+
+
+def test_answers_from_two_servers_in_one_run_stop_the_verdict(
+    heads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalcliff.compare import compare_artifacts
+    from evalcliff.gate import Policy
+    from evalcliff.results import read_run
+
+    monkeypatch.setenv("EVALCLIFF_CACHE", str(tmp_path / "cache"))
+    spec = load_suite(str(heads))
+    out, ref = tmp_path / "prod.parquet", tmp_path / "ref.parquet"
+    with FakeServer(answer="x") as server:
+        variant = resolve_variant("prod.v1 east", _served_config(tmp_path, server.url, 1))
+        run_variant("prod.v1 east", variant, spec, ref)
+        server.fail_next = 2  # two items are left to ask when the run is interrupted
+        _interrupted(variant, spec, out)
+        server.fingerprint = "fp-2"  # the server was upgraded before the rerun
+        mixed = run_variant("prod.v1 east", variant, spec, out)
+    assert 0 < mixed.header.perf.requests_resumed < 8
+    server_info = mixed.header.model.server
+    assert server_info is not None and server_info.system_fingerprints == ["fp-1", "fp-2"]
+    summary = compare_artifacts(read_run(ref), read_run(out), Policy())
+    assert summary.verdict == "inconclusive"
+    assert any(r.startswith("MIXED SERVER: the cand run") for r in summary.reasons)
+    clean = compare_artifacts(read_run(ref), read_run(ref), Policy())
+    assert not any("MIXED SERVER" in r for r in clean.reasons)
+
+
+def test_two_model_names_answered_by_one_served_model_stop_the_verdict(
+    heads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalcliff.compare import compare_artifacts
+    from evalcliff.gate import Policy
+
+    monkeypatch.setenv("EVALCLIFF_CACHE", str(tmp_path / "cache"))
+    spec = load_suite(str(heads))
+    with FakeServer(answer="x") as server:
+        cfg = tmp_path / "two.toml"
+        body = f'backend = "openai"\nendpoints = ["{server.url}"]\nmax_retries = 0\n'
+        cfg.write_text(
+            f'[variants.base]\nmodel = "llama-fp16"\n{body}\n[variants.cand]\nmodel = "llama-q4"\n'
+            + body
+        )
+
+        def runs() -> tuple[Any, Any]:
+            for name in ("base", "cand"):
+                variant = resolve_variant(name, cfg)
+                run_variant(name, variant, spec, tmp_path / f"{name}.parquet")
+            return read_run(tmp_path / "base.parquet"), read_run(tmp_path / "cand.parquet")
+
+        server.answer_for = {it.prompt: str(it.target) for it in build_items(spec, spec.seed)}
+        server.model = "the-only-model"  # a server that ignores the model asked for
+        base, cand = runs()
+        summary = compare_artifacts(base, cand, Policy(margin=0.5))
+        assert base.header is not None and base.header.model.server is not None
+        assert base.header.model.server.answered_by == ["the-only-model"]
+        assert summary.verdict == "inconclusive" and summary.exit_code == 3
+        assert summary.reasons[0].startswith("SAME SERVED MODEL: base asked for 'llama-fp16'")
+        server.model = None  # a server that does not say: nothing to doubt on that ground
+        base, cand = runs()
+        again = compare_artifacts(base, cand, Policy(margin=0.5))
+        assert again.verdict == "go", again.reasons
