@@ -12,7 +12,7 @@ from random import Random
 from evalcliff.errors import EvalcliffError
 from evalcliff.schema.manifest import GenerationSettings, SliceManifest, SuiteManifest
 from evalcliff.suites.generators import Sample, get_enumerator, get_generator
-from evalcliff.suites.items import Item
+from evalcliff.suites.items import Item, prompt_hash
 from evalcliff.suites.sources import jsonl_items
 from evalcliff.suites.spec import SliceSpec, SuiteSpec
 
@@ -198,9 +198,15 @@ def read_items(path: Path) -> list[Item]:
             if not line.strip():
                 continue
             try:
-                items.append(Item.model_validate_json(line))
+                item = Item.model_validate_json(line)
             except ValueError as exc:
                 raise EvalcliffError(f"{path}:{lineno}: not a valid item: {exc}") from None
+            if item.prompt_hash != prompt_hash(item.prompt):  # an edited prompt, stale hash
+                raise EvalcliffError(
+                    f"{path}:{lineno}: item {item.item_id!r}: prompt_hash does not match its "
+                    "prompt (the prompt changed after the build); build the items again"
+                )
+            items.append(item)
     return items
 
 

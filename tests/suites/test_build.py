@@ -62,3 +62,18 @@ def test_bad_suite_names_file_and_field(tmp_path: Path) -> None:
         load_suite(str(p))
     with pytest.raises(EvalcliffError, match="unknown suite"):
         load_suite("nope")
+
+
+def test_an_item_whose_prompt_changed_after_the_build_is_refused(tmp_path: Path) -> None:
+    """An edited prompt left with its old prompt_hash would run the new text under the old
+    identity (same content hash, same run key): a stale cache reused for other prompts."""
+    import json
+
+    path = write_items(build_items(load_suite("smoke"))[:5], tmp_path / "i.jsonl")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[3])
+    row["prompt"] += " 1"
+    lines[3] = json.dumps(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(EvalcliffError, match=r"i\.jsonl:4: item .*prompt_hash does not match"):
+        read_items(path)
