@@ -17,12 +17,22 @@ def _pcts(values: list[float]) -> dict[str, float | None]:
     return {"p50": float(p50), "p95": float(p95), "p99": float(p99)}
 
 
-def run_perf(df: pd.DataFrame, wall_s: float, n_computed: int, itl: list[float]) -> dict[str, Any]:
+def run_perf(
+    df: pd.DataFrame,
+    wall_s: float,
+    n_computed: int,
+    itl: list[float],
+    fresh: pd.Series | None = None,
+) -> dict[str, Any]:
     """Throughput and latency percentiles (seconds) over the requests computed in this run.
 
-    `wall_s` is the generation wall time of this process; items taken from the cache of
-    an earlier, interrupted process count in the latency percentiles but not in throughput.
+    `wall_s` is the generation wall time of this process. `fresh` marks the rows computed in
+    this process: only they count in the latency percentiles (None: every row, as for a
+    merged sequential run); items taken from the cache of an earlier, interrupted process
+    count in neither percentiles nor throughput.
     """
+    if fresh is not None:
+        df = df.loc[fresh.to_numpy(dtype=bool)]
     lat = df["latency_s"].dropna().astype(float).tolist()
     ttft = df["ttft_s"].dropna().astype(float).tolist() if "ttft_s" in df else []
     tokens = df["output_tokens"].dropna().astype(float) if "output_tokens" in df else None

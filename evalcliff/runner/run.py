@@ -367,7 +367,8 @@ def _execute(
         lmeval.install_journal(lm, journal_path, on_item, early.offer)
         if hasattr(lm, "metrics_path"):
             lm.metrics_path = metrics_path
-        done_before = len(journal.read_latencies(journal_path))
+        answered_before = set(journal.read_latencies(journal_path))  # request hashes
+        done_before = len(answered_before)
         gaps_before = len(inter_token_gaps(metrics_path))
         for _ in refused:
             if on_item is not None:
@@ -426,7 +427,10 @@ def _execute(
     if extra:
         df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
     computed = len(journal.read_latencies(journal_path)) - done_before
-    perf = run_perf(df, gen_wall, computed, inter_token_gaps(metrics_path)[gaps_before:])
+    fresh = ~df["item_id"].map(hashes).isin(answered_before)  # computed in this process
+    perf = run_perf(
+        df, gen_wall, computed, inter_token_gaps(metrics_path)[gaps_before:], fresh=fresh
+    )
     perf["requests_resumed"] = done_before
     identity = model_identity(raw_identity, fingerprint)
     if server is not None:

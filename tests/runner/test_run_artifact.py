@@ -381,8 +381,10 @@ def test_answers_from_two_servers_in_one_run_stop_the_verdict(
         server.fail_next = 2  # two items are left to ask when the run is interrupted
         _interrupted(variant, spec, out)
         server.fingerprint = "fp-2"  # the server was upgraded before the rerun
+        server.delay_s = 0.2  # and is slower: only this process's answers are its latency
         mixed = run_variant("prod.v1 east", variant, spec, out)
     assert 0 < mixed.header.perf.requests_resumed < 8
+    assert (mixed.header.perf.latency_s.p50 or 0) >= 0.2
     server_info = mixed.header.model.server
     assert server_info is not None and server_info.system_fingerprints == ["fp-1", "fp-2"]
     summary = compare_artifacts(read_run(ref), read_run(out), Policy())
