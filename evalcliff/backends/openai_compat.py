@@ -5,18 +5,25 @@ a request that keeps failing becomes one `error` row and the run goes on:
 
 - each attempt has a total deadline of `timeout_s`: connecting, the headers and the whole
   body or stream, so a server that trickles keep-alives or tokens forever is cut there;
-- connection errors, timeouts, HTTP 408/409/425/429/5xx and malformed answers (not JSON,
+- connection errors, timeouts, HTTP 408/409/425/429/5xx, malformed answers (not JSON,
   no `choices`, empty `choices`, a choice without a text string, bad UTF-8, a stream cut
-  before `[DONE]`/`finish_reason`) are retried `max_retries` times with exponential backoff
-  (`retry_backoff_s` · 2^k, with jitter, capped at 30 s), waiting at least the server's
-  `Retry-After` (capped at 60 s);
+  before `[DONE]`/`finish_reason`) and unfinished ones (a `finish_reason` other than the
+  model's own end or the token limit, such as "abort" or "content_filter"; "length" after
+  fewer `usage.completion_tokens` than `max_tokens`) are retried `max_retries` times with
+  exponential backoff (`retry_backoff_s` · 2^k, with jitter, capped at 30 s), waiting at
+  least the server's `Retry-After` (capped at 60 s);
 - other HTTP errors (4xx) are not retried;
 - a failed request is never cached, so running the same command again retries it.
+
+The server is sent at most 4 stop strings (the API's limit), and every answer is cut at each
+of the request's `until` strings as lm-eval's HFLM cuts it, so a slice with more stops scores
+the same as on the hf backend.
 
 With `stream = true` each request is streamed, which measures time to first token and the
 gaps between tokens (one SSE chunk is counted as one token; servers that batch tokens per
 chunk make gaps look larger and counts smaller). Several `endpoints` share the load
-round-robin. Per-request timings go to a JSONL file that the runner merges into results.
+round-robin. Per-request timings go to a JSONL file that the runner merges into results,
+with what answered: the response's `model` and `system_fingerprint` (None when absent).
 `server_info()` reports what the server said about itself (model ids, fingerprints, version
 headers) for the run header.
 """
@@ -56,6 +63,11 @@ RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 BACKOFF_CAP_S = 30.0
 RETRY_AFTER_CAP_S = 60.0  # a longer Retry-After is shortened to this
 MAX_BODY_BYTES = 64 << 20  # an answer larger than this is a broken server
+MAX_STOPS = 4  # the OpenAI API takes at most 4 stop strings; the rest are applied here
+# finish_reasons that mean the model ended the answer itself or hit max_tokens (vLLM, SGLang,
+# llama.cpp and Ollama say "stop"/"length"; TGI "eos_token"/"stop_sequence"/"length"); any
+# other ("abort", "content_filter", "error", "tool_calls", ...) is an answer cut short
+FINISHED = {"stop", "length", "eos", "eos_token", "stop_sequence"}
 # requests' errors that no retry can fix
 _FATAL_REQUEST_ERRORS = (
     requests.exceptions.InvalidURL,
@@ -252,6 +264,50 @@ def _piece_text(choice: dict[str, Any]) -> str:
     return piece or ""
 
 
+def _check_finish(
+    finish: object, text: str, usage: object, max_tokens: int, *, stream: bool
+) -> None:
+    """Raise Retryable unless the answer ended as a finished one: a `finish_reason` in
+    FINISHED (for "length", not before `max_tokens` by the server's own count), or none
+    with some text."""
+    if finish is None:
+        if not text:
+            what = "the stream ended with" if stream else "an answer with"
+            raise Retryable(f"{what} no text and no finish_reason")
+        return
+    if not isinstance(finish, str) or finish not in FINISHED:
+        raise Retryable(f"finish_reason {finish!r}: the answer was not finished")
+    n = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    if finish == "length" and isinstance(n, int) and not isinstance(n, bool) and n < max_tokens:
+        raise Retryable(f"finish_reason 'length' after {n} of {max_tokens} tokens")
+
+
+def _finish_reason(choice: dict[str, Any]) -> object:
+    """The choice's `finish_reason`; None when absent, null or "" (servers that send "" in
+    every chunk but the last mean none)."""
+    finish = choice.get("finish_reason")
+    return None if finish == "" else finish
+
+
+def _stops(gen: dict[str, Any]) -> list[str]:
+    """The request's non-empty stop strings (lm-eval allows one string for a list)."""
+    until = gen.get("until") or []
+    return [u for u in ([until] if isinstance(until, str) else until) if u]
+
+
+def cut_at_stops(text: str, until: list[str]) -> str:
+    """`text` up to the first occurrence of each stop string in turn, as lm-eval's HFLM cuts
+    a generation (`for term in until: s = s.split(term)[0]`)."""
+    for term in until:
+        if term:
+            text = text.split(term)[0]
+    return text
+
+
+def _str_or_none(x: object) -> str | None:
+    return x if isinstance(x, str) and x else None
+
+
 def _snippet(x: object) -> str:
     if isinstance(x, bytes):
         x = x.decode("utf-8", "replace")
@@ -351,7 +407,7 @@ class OpenAICompatLM(LM):  # type: ignore[misc]
         return json.dumps(chat_history, ensure_ascii=False)
 
     def _payload(self, context: str, gen: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        until = [u for u in gen.get("until", []) if u][:4]  # the API takes at most 4 stops
+        until = _stops(gen)[:MAX_STOPS]  # the rest are cut client-side (_with_retries)
         body: dict[str, Any] = {
             "model": self.v.model,
             "max_tokens": int(gen.get("max_gen_toks", 256)),
@@ -430,26 +486,31 @@ class OpenAICompatLM(LM):  # type: ignore[misc]
             if not self.v.stream or ctype.startswith("application/json"):
                 doc = _json(b"".join(_body_chunks(r, deadline)), "the response body")
                 self._note_fingerprint(doc)
+                served, fingerprint = doc.get("model"), doc.get("system_fingerprint")
                 choice = _first_choice(doc, required=True)
                 assert choice is not None
                 text, usage = _answer_text(choice), doc.get("usage")
-                if not text and not choice.get("finish_reason"):
-                    raise Retryable("an empty text without a finish_reason")
+                finish = _finish_reason(choice)
+                _check_finish(finish, text, usage, body["max_tokens"], stream=False)
             else:
-                text, usage, finished, saw_choice, saw_finish = "", None, False, False, False
+                text, usage, finished, saw_choice = "", None, False, False
+                finish, served, fingerprint = None, None, None
                 for data in _sse_data(_body_chunks(r, deadline)):
                     if data.strip() == "[DONE]":
                         finished = True
                         break
                     chunk = _json(data, "a stream chunk")
                     self._note_fingerprint(chunk)
+                    served = served or _str_or_none(chunk.get("model"))
+                    fingerprint = fingerprint or _str_or_none(chunk.get("system_fingerprint"))
                     usage = chunk.get("usage") or usage
                     choice = _first_choice(chunk, required=False)
                     if choice is None:
                         continue
                     saw_choice = True
-                    saw_finish = saw_finish or bool(choice.get("finish_reason"))
-                    finished = finished or saw_finish
+                    if _finish_reason(choice) is not None:  # the last one given counts
+                        finish = _finish_reason(choice)
+                        finished = True
                     piece = _piece_text(choice)
                     if piece:
                         stamps.append(time.perf_counter())
@@ -458,8 +519,7 @@ class OpenAICompatLM(LM):  # type: ignore[misc]
                     raise Retryable("stream ended before [DONE]/finish_reason")
                 if not saw_choice:  # `{"choices": []}` + [DONE] is no answer, not ""
                     raise Retryable("the stream carried no choices")
-                if not text and not saw_finish:
-                    raise Retryable("the stream ended with no text and no finish_reason")
+                _check_finish(finish, text, usage, body["max_tokens"], stream=True)
         end = time.perf_counter()
         n_out = usage.get("completion_tokens") if isinstance(usage, dict) else None
         gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
@@ -468,6 +528,8 @@ class OpenAICompatLM(LM):  # type: ignore[misc]
             "ttft_s": (stamps[0] - t0) if stamps else None,
             "itl_s": gaps,
             "output_tokens": n_out if isinstance(n_out, int) else (len(stamps) or None),
+            "served_model": _str_or_none(served),
+            "fingerprint": _str_or_none(fingerprint),
         }
 
     def _with_retries(self, context: str, gen: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -478,7 +540,7 @@ class OpenAICompatLM(LM):  # type: ignore[misc]
             try:
                 text, m = self._once(path, body)
                 m["attempts"] = attempt + 1
-                return text, m
+                return cut_at_stops(text, _stops(gen)), m
             except RequestFailed as exc:
                 return ERROR_PREFIX + str(exc), {"attempts": attempt + 1}
             except _FATAL_REQUEST_ERRORS as exc:

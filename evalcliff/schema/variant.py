@@ -167,7 +167,8 @@ class _HTTPClientSettings(BaseModel):
     """How requests to an OpenAI-compatible server are sent (openai, llamacpp)."""
 
     concurrency: int = Field(4, ge=1, le=1024)
-    timeout_s: float = Field(60.0, gt=0, allow_inf_nan=False)
+    # at most a day: past ~9.2e9 s the per-attempt deadline timer overflows
+    timeout_s: float = Field(60.0, gt=0, le=86400, allow_inf_nan=False)
     max_retries: int = Field(4, ge=0, le=20)
     retry_backoff_s: float = Field(0.5, ge=0, allow_inf_nan=False)
     stream: bool = True  # streaming measures time to first token and inter-token gaps

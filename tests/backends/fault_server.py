@@ -46,7 +46,29 @@ BOTH_MODES = {
     "header_trickle",  # one header line per tick, forever
     "silent",  # reads the request, never answers
     "not_json",  # an HTML page where JSON belongs
+    "abort",  # no text, finish_reason "abort" (vLLM/SGLang when a request is aborted)
+    "content_filter",  # the first character, finish_reason "content_filter"
+    "tool_calls",  # no text, finish_reason "tool_calls"
+    "unknown_finish",  # the whole answer, finish_reason "melted"
+    "early_length",  # the answer, finish_reason "length" after 1 of max_tokens tokens
+    "length",  # the answer, finish_reason "length" after max_tokens tokens (benign)
+    "length_no_usage",  # the answer, finish_reason "length", no usage (benign)
+    "eos_token",  # the answer, finish_reason "eos_token" as TGI says it (benign)
+    "stop_sequence",  # the answer, finish_reason "stop_sequence" as TGI says it (benign)
     *SHAPES,
+}
+# finish_reason faults: (characters of the answer sent, None = all; finish_reason;
+# usage.completion_tokens, None = no usage, -1 = the request's max_tokens)
+FINISHES: dict[str, tuple[int | None, str, int | None]] = {
+    "abort": (0, "abort", 0),
+    "content_filter": (1, "content_filter", 1),
+    "tool_calls": (0, "tool_calls", None),
+    "unknown_finish": (None, "melted", 2),
+    "early_length": (None, "length", 1),
+    "length": (None, "length", -1),
+    "length_no_usage": (None, "length", None),
+    "eos_token": (None, "eos_token", None),
+    "stop_sequence": (None, "stop_sequence", 2),
 }
 STREAM_ONLY = {
     "cut",  # two tokens, then the connection closes (no [DONE])
@@ -64,7 +86,9 @@ NONSTREAM_ONLY = {
     "short_body",  # Content-Length promises more than is sent
 }
 FAULTS = BOTH_MODES | STREAM_ONLY | NONSTREAM_ONLY
-BENIGN = {"noise_lines", "stream_ignored"}  # the right answer comes through at once
+# the right answer comes through at once
+BENIGN = {"noise_lines", "stream_ignored", "length", "length_no_usage", "eos_token"}
+BENIGN |= {"stop_sequence"}
 FATAL = {"400"}  # an error at once, never retried
 
 
@@ -80,6 +104,9 @@ class FaultServer(ThreadingHTTPServer):
         self.retry_after = "0"
         self.chunked = True
         self.models: list[str] | None = ["toy", "toy-lora"]  # None: /models answers 404
+        # the `model` answers name; None: the one asked for; "": none
+        self.served_model: str | None = None
+        self.bodies: dict[str, dict[str, Any]] = {}  # the last request body per prompt
         self.stopping = threading.Event()
         self.lock = threading.Lock()
 
@@ -129,6 +156,7 @@ def dead_url() -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: FaultServer
     protocol_version = "HTTP/1.1"
+    model = "toy"  # the `model` this request's answer names
 
     def version_string(self) -> str:
         return "fault-server/1.0"
@@ -192,24 +220,42 @@ class _Handler(BaseHTTPRequestHandler):
             choice["delta"] = {} if text is None else {"content": text}
         else:
             choice["text"] = text or ""
-        return {"object": "chunk", "choices": [choice], "system_fingerprint": "fp_fault"}
+        return self._named(
+            {"object": "chunk", "choices": [choice], "system_fingerprint": "fp_fault"}
+        )
 
-    def _ok(self, answer: str, chat: bool, stream: bool) -> None:
+    def _named(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """`doc` with the served model's name, as real servers send it (unless it is "")."""
+        return {"model": self.model, **doc} if self.model else doc
+
+    def _ok(
+        self,
+        answer: str,
+        chat: bool,
+        stream: bool,
+        finish: str = "stop",
+        n_tokens: int | None = -2,  # None: no usage; -2: len(answer), streams no usage
+    ) -> None:
+        if n_tokens == -2:
+            n_tokens = None if stream else len(answer)
         if not stream:
             message = {"role": "assistant", "content": answer}
             msg = {"message": message} if chat else {"text": answer}
-            doc = {
+            doc: dict[str, Any] = {
                 "object": "text_completion",
-                "choices": [{"index": 0, **msg, "finish_reason": "stop"}],
-                "usage": {"completion_tokens": len(answer)},
+                "choices": [{"index": 0, **msg, "finish_reason": finish}],
                 "system_fingerprint": "fp_fault",
             }
-            self._send(200, json.dumps(doc).encode())
+            if n_tokens is not None:
+                doc["usage"] = {"completion_tokens": n_tokens}
+            self._send(200, json.dumps(self._named(doc)).encode())
             return
         self._start()
         for ch in answer:
             self._event(self._chunk(chat, ch))
-        self._event(self._chunk(chat, None, "stop"))
+        self._event(self._chunk(chat, None, finish))
+        if n_tokens is not None:  # as with stream_options.include_usage: after the finish
+            self._event(self._named({"choices": [], "usage": {"completion_tokens": n_tokens}}))
         self._write(b"data: [DONE]\n\n")
         self._end()
 
@@ -225,11 +271,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         chat = "messages" in body
         prompt = body["messages"][-1]["content"] if chat else body["prompt"]
+        self.server.bodies[prompt] = body
+        served = self.server.served_model
+        self.model = body["model"] if served is None else served
         stream = bool(body.get("stream"))
         answer = self.server.answers.get(prompt, "42")
         fault = self.server.next_fault(prompt)
         if fault == "ok":
             self._ok(answer, chat, stream)
+        elif fault in FINISHES:
+            n_chars, finish, n_tokens = FINISHES[fault]
+            if n_tokens == -1:
+                n_tokens = int(body["max_tokens"])
+            self._ok(answer[:n_chars], chat, stream, finish, n_tokens)
         elif fault == "500":
             self._send(500, b"Internal Server Error", "text/plain")
         elif fault == "429":

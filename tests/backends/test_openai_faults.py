@@ -280,6 +280,181 @@ def test_request_metrics_are_written(srv: FaultServer, tmp_path: Path) -> None:
     assert 0 < rec["ttft_s"] <= rec["latency_s"]
 
 
+# -- finish_reason: only a finished answer is an answer ---------------------------------------
+
+UNFINISHED = {
+    "abort": "finish_reason 'abort'",
+    "content_filter": "finish_reason 'content_filter'",
+    "tool_calls": "finish_reason 'tool_calls'",
+    "unknown_finish": "finish_reason 'melted'",
+    "early_length": "finish_reason 'length' after 1 of 8 tokens",
+}
+
+
+@pytest.mark.parametrize("mode", ["stream", "nonstream"])
+@pytest.mark.parametrize("fault", sorted(UNFINISHED))
+def test_an_unfinished_answer_is_retried_then_an_error_row(
+    srv: FaultServer, fault: str, mode: str, tmp_path: Path
+) -> None:
+    """An aborted, filtered or cut-short answer is never scored as the model's answer: it is
+    retried, and if it persists it becomes an error row that names the finish_reason."""
+    prompt = f"unfinished/{fault}/{mode}"
+    srv.plan(prompt, [], then=fault)
+    v = variant([srv.url], stream=mode == "stream", max_retries=2)
+    [out], rec, _, _ = ask(v, [prompt], tmp_path)
+    assert out.startswith(ERROR_PREFIX + "gave up after 3 attempts"), out
+    assert UNFINISHED[fault] in out, out
+    assert len(srv.attempts[prompt]) == 3 and not rec.cached
+    [m] = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert set(m) == {"hash", "attempts"}  # an error row's record is unchanged
+    # once the server finishes its answers, the same request is answered
+    srv.plan(prompt, [fault])
+    srv.attempts[prompt].clear()
+    [out], rec, _, _ = ask(v, [prompt])
+    assert (out, rec.cached, len(srv.attempts[prompt])) == ("42", [(prompt, "42")], 2)
+
+
+@pytest.mark.parametrize("mode", ["stream", "nonstream"])
+@pytest.mark.parametrize("fault", ["ok", "length", "length_no_usage", "eos_token", "stop_sequence"])
+def test_finished_answers_are_accepted(srv: FaultServer, fault: str, mode: str) -> None:
+    """Answers ended by "stop", "length" (after max_tokens, or with no usage to say
+    otherwise) or TGI's "eos_token"/"stop_sequence" are taken at the first attempt."""
+    prompt = f"finished/{fault}/{mode}"
+    srv.plan(prompt, [], then=fault)
+    [out], rec, _, _ = ask(variant([srv.url], stream=mode == "stream"), [prompt])
+    assert (out, rec.cached, len(srv.attempts[prompt])) == ("42", [(prompt, "42")], 1)
+
+
+@pytest.mark.parametrize("mode", ["stream", "nonstream"])
+def test_run_with_aborted_answers_has_error_rows_not_wrong_answers(
+    mini_suite: Path, tmp_path: Path, mode: str
+) -> None:
+    """The hostile case end to end: a server that aborts a third of the items with empty text
+    gives error rows (which the gate's error-rate guard turns into INCONCLUSIVE), never
+    empty answers scored as wrong."""
+    spec = load_suite(str(mini_suite))
+    prompts = [it.prompt for it in build_items(spec)]
+    with fault_server(_answers(mini_suite)) as srv:
+        for k, p in enumerate(prompts):
+            srv.plan(p, [], then="abort" if k % 3 == 0 else "ok")
+        cfg = _config(tmp_path, srv.url, retries=1, timeout=5)
+        cfg.write_text(cfg.read_text() + f"stream = {str(mode == 'stream').lower()}\n")
+        out = tmp_path / "r.parquet"
+        run_variant("remote", resolve_variant("remote", cfg), spec, out)
+    df = read_results(out)
+    failed = df[df["error"].notna()]
+    assert len(df) == 30 and len(failed) == 10, failed[["item_id", "error"]]
+    assert failed["error"].str.contains("finish_reason 'abort'").all()
+    assert _served_as_sent(df, mini_suite)
+
+
+# -- stop strings: more than the API's four are applied client-side --------------------------
+
+FIVE_STOPS = {"until": ["<1>", "<2>", "<3>", "<4>", ";"], "max_gen_toks": 8}
+
+
+@pytest.mark.parametrize("mode", ["stream", "nonstream"])
+def test_the_fifth_stop_string_cuts_the_answer(srv: FaultServer, mode: str) -> None:
+    """The server gets the first 4 stops (it ignores them all, like one that drops stops);
+    the answer is cut at the fifth as lm-eval's HFLM cuts it, before it is cached."""
+    prompt = f"stops/{mode}"
+    srv.answers[prompt] = " 12; 13\n14"
+    lm = OpenAICompatLM(variant([srv.url], stream=mode == "stream"))
+    rec = CacheRecorder()
+    lm.cache_hook = rec
+    [out] = lm.generate_until([SimpleNamespace(args=(prompt, FIVE_STOPS))], True)
+    assert out == " 12" and rec.cached == [(prompt, " 12")]
+    assert srv.bodies[prompt]["stop"] == ["<1>", "<2>", "<3>", "<4>"]
+
+
+def test_stops_are_applied_in_order_as_hflm_does(srv: FaultServer) -> None:
+    def hflm(s: str, until: list[str]) -> str:  # lm-eval HFLM.generate_until's cut
+        for term in until:
+            if len(term) > 0:
+                s = s.split(term)[0]
+        return s
+
+    until = ["", "a", "b", "c", "d", "ab", "x"]
+    for text in ["xcab", "dcba", "", "abcd", "zzz", "cxd"]:
+        assert openai_compat.cut_at_stops(text, until) == hflm(text, until)
+    prompt = "stops/order"
+    srv.answers[prompt] = "zzcaxbd"
+    gen = {"until": ["", "b", "", "y", "q", "c", "a"], "max_gen_toks": 8}
+    lm = OpenAICompatLM(variant([srv.url]))
+    lm.cache_hook = CacheRecorder()
+    [out] = lm.generate_until([SimpleNamespace(args=(prompt, gen))], True)
+    assert out == hflm("zzcaxbd", gen["until"]) == "zz"
+    assert srv.bodies[prompt]["stop"] == ["b", "y", "q", "c"]  # empty ones never sent
+
+
+def test_an_error_row_is_not_cut_at_stops(srv: FaultServer) -> None:
+    prompt = "stops/error"
+    srv.plan(prompt, [], then="500")
+    gen = {"until": ["<1>", "<2>", "<3>", "<4>", " "], "max_gen_toks": 8}
+    lm = OpenAICompatLM(variant([srv.url], max_retries=0))
+    lm.cache_hook = CacheRecorder()
+    [out] = lm.generate_until([SimpleNamespace(args=(prompt, gen))], True)
+    assert out.startswith(ERROR_PREFIX + "gave up after 1 attempts (HTTP 500"), out
+
+
+# -- what answered each request -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["stream", "nonstream"])
+def test_metrics_record_the_served_model_and_fingerprint(
+    srv: FaultServer, tmp_path: Path, mode: str
+) -> None:
+    prompts = [f"served/{mode}/echo", f"served/{mode}/swapped"]
+    v = variant([srv.url], stream=mode == "stream")
+    ask(v, prompts[:1], tmp_path)
+    srv.served_model = "toy-q2-by-mistake"
+    try:
+        ask(v, prompts[1:], tmp_path)
+    finally:
+        srv.served_model = None
+    recs = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert [(r["served_model"], r["fingerprint"]) for r in recs] == [
+        ("toy", "fp_fault"),
+        ("toy-q2-by-mistake", "fp_fault"),
+    ]
+    keys = {"hash", "latency_s", "ttft_s", "itl_s", "output_tokens", "attempts"}
+    assert all(set(r) == keys | {"served_model", "fingerprint"} for r in recs)
+
+
+def test_metrics_say_none_when_the_server_does_not_name_itself(
+    srv: FaultServer, tmp_path: Path
+) -> None:
+    prompt = "served/anonymous"
+    srv.served_model = ""  # answers without a `model`
+    try:
+        [out], _, _, _ = ask(variant([srv.url]), [prompt], tmp_path)
+    finally:
+        srv.served_model = None
+    [r] = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert out == "42" and r["served_model"] is None and r["fingerprint"] == "fp_fault"
+
+
+# -- timeout_s is bounded at validation ----------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["openai", "llamacpp"])
+@pytest.mark.parametrize("value", ["1e300", "86401"])
+def test_a_timeout_beyond_a_day_is_refused_by_the_config(
+    tmp_path: Path, backend: str, value: str
+) -> None:
+    """timeout_s = 1e300 overflowed the deadline timer in every request thread (each item an
+    error, a traceback each); the config now refuses it in one line naming the field."""
+    cfg = tmp_path / "v.toml"
+    endpoints = 'endpoints = ["http://127.0.0.1:8000/v1"]\n' if backend == "openai" else ""
+    cfg.write_text(f'[variants.x]\nbackend = "{backend}"\n{endpoints}timeout_s = {value}\n')
+    with pytest.raises(EvalcliffError) as info:
+        resolve_variant("x", cfg)
+    msg = str(info.value)
+    assert msg.startswith(f"{cfg}: variants.x.timeout_s:") and "\n" not in msg, msg
+    cfg.write_text(f'[variants.x]\nbackend = "{backend}"\n{endpoints}timeout_s = 86400\n')
+    assert resolve_variant("x", cfg).timeout_s == 86400  # type: ignore[union-attr]
+
+
 # -- end to end: run_variant over the mini suite --------------------------------------------
 
 
