@@ -12,7 +12,11 @@ from click.testing import CliRunner
 
 from evalcliff.cli.main import cli
 from evalcliff.errors import EvalcliffError
-from evalcliff.results.lmeval_samples import is_lmeval_samples, read_lmeval_samples
+from evalcliff.results.lmeval_samples import (
+    is_lmeval_samples,
+    read_lmeval_pair,
+    read_lmeval_samples,
+)
 
 DATE = "2026-01-02T10-11-12.123456"
 
@@ -221,3 +225,148 @@ def test_genuine_lmeval_output(tmp_path: Path) -> None:
     assert res.exit_code in (0, 3), res.output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert [s["slice"] for s in summary["slices"]] == ["toyadd"]
+
+
+# --- two runs read together: one metric and filter per task for both sides ---
+
+
+def _rewrite(f: Path, change: Any) -> None:
+    """Rewrite a samples file's lines through `change` (list of dicts -> list of dicts)."""
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    f.write_text("\n".join(json.dumps(x) for x in change(lines)))
+
+
+def _set_metric_list(d: Path, task: str, names: list[str]) -> None:
+    r = d / f"results_{DATE}.json"
+    data = json.loads(r.read_text())
+    data["configs"][task]["metric_list"] = [{"metric": n} for n in names]
+    r.write_text(json.dumps(data))
+
+
+def _strict_worse_flexible_first(lines: list[dict]) -> list[dict]:
+    """gsm8k lines where strict-match fails every third doc and flexible-extract is
+    logged first (a second lm-eval version, or a reordered filter_list)."""
+    for x in lines:
+        if x["filter"] == "strict-match" and x["doc_id"] % 3 == 0:
+            x["exact_match"] = 0.0
+    return sorted(lines, key=lambda x: x["filter"] != "flexible-extract")
+
+
+def test_pair_scores_both_sides_alike(tmp_path: Path) -> None:
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {"gsm8k": {1}})
+    b, c = read_lmeval_pair(base, cand)
+    assert b.results.equals(read_lmeval_samples(base).results)
+    assert c.results.equals(read_lmeval_samples(cand).results)
+    assert b.choices == c.choices == {"arc_easy": "acc,none", "gsm8k": "exact_match,strict-match"}
+    assert c.label == "q4 [arc_easy: acc,none; gsm8k: exact_match,strict-match]"
+    f = f"samples_gsm8k_{DATE}.jsonl"
+    assert read_lmeval_samples(base / f).label == f"{f} [exact_match,strict-match]"
+
+
+def test_pair_refuses_files_that_list_filters_differently(tmp_path: Path) -> None:
+    """Hostile case: no results_*.json, each file's first filter differs. Read alone, base
+    is scored on strict-match and cand on flexible-extract (a GO that hides a regression)."""
+    f = f"samples_gsm8k_{DATE}.jsonl"
+    base = write_lmeval_output(tmp_path / "o", "fp16", {}, results_json=False) / f
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {}, results_json=False) / f
+    _rewrite(cand, _strict_worse_flexible_first)
+    assert read_lmeval_samples(cand).choices == {"gsm8k": "exact_match,flexible-extract"}
+    with pytest.raises(EvalcliffError) as err:
+        read_lmeval_pair(base, cand)
+    msg = str(err.value)
+    assert "\n" not in msg and "one filter" in msg and str(cand) in msg
+    assert "--metric METRIC,FILTER" in msg
+    assert "exact_match,strict-match, exact_match,flexible-extract" in msg
+    with pytest.raises(EvalcliffError, match="one filter"):  # a metric alone picks no filter
+        read_lmeval_pair(base, cand, "exact_match")
+    b, c = read_lmeval_pair(base, cand, "exact_match,strict-match")
+    assert b.choices == c.choices == {"gsm8k": "exact_match,strict-match"}
+    assert b.results["score"].mean() == 1.0 and c.results["score"].mean() < 0.7
+    assert "[exact_match,strict-match]" in c.label
+
+
+def test_pair_takes_the_filter_a_results_json_names(tmp_path: Path) -> None:
+    """Only base has a results_*.json (its results name exact_match,strict-match): both
+    sides are scored on strict-match although cand's file logs flexible-extract first."""
+    f = f"samples_gsm8k_{DATE}.jsonl"
+    base = write_lmeval_output(tmp_path / "o", "fp16", {}) / f
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {}, results_json=False) / f
+    _rewrite(cand, _strict_worse_flexible_first)
+    for b, c in (read_lmeval_pair(base, cand), reversed(read_lmeval_pair(cand, base))):
+        assert b.choices == c.choices == {"gsm8k": "exact_match,strict-match"}
+        assert c.results["score"].mean() < 0.7
+
+
+def test_pair_takes_the_metric_a_results_json_names(tmp_path: Path) -> None:
+    """Hostile case: only one side has a results_*.json, naming acc_norm first; the other
+    logs acc first. Read alone, one side is scored on acc_norm and the other on acc."""
+    f = f"samples_arc_easy_{DATE}.jsonl"
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    _set_metric_list(base, "arc_easy", ["acc_norm", "acc"])
+    wrong = {"arc_easy": set(range(50))}
+    cand = write_lmeval_output(tmp_path / "o2", "q4", wrong, results_json=False)
+    assert read_lmeval_samples(cand).choices["arc_easy"] == "acc,none"  # read alone
+    for b, c in (read_lmeval_pair(base, cand), reversed(read_lmeval_pair(cand, base))):
+        assert b.choices["arc_easy"] == c.choices["arc_easy"] == "acc_norm,none"
+        for run in (b, c):
+            assert run.results.loc[run.results["slice"] == "arc_easy", "score"].eq(1.0).all()
+    b, c = read_lmeval_pair(base / f, cand / f, "acc")  # --metric decides for both
+    assert b.choices == c.choices == {"arc_easy": "acc,none"}
+    assert c.results["score"].sum() == 150
+
+
+def test_pair_refuses_results_jsons_that_disagree(tmp_path: Path) -> None:
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {})
+    _set_metric_list(base, "arc_easy", ["acc_norm", "acc"])
+    with pytest.raises(EvalcliffError, match="task 'arc_easy'.*one metric.*metric_list"):
+        read_lmeval_pair(base, cand)
+    f = f"samples_arc_easy_{DATE}.jsonl"
+    b, c = read_lmeval_pair(base / f, cand / f, "acc_norm")
+    assert b.choices == c.choices == {"arc_easy": "acc_norm,none"}
+
+
+def _drop_acc_norm(lines: list[dict]) -> list[dict]:
+    for x in lines:
+        x["metrics"].remove("acc_norm")
+        del x["acc_norm"]
+    return lines
+
+
+def test_pair_metric_one_side_lacks_is_one_line_error(tmp_path: Path) -> None:
+    f = f"samples_arc_easy_{DATE}.jsonl"
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {})
+    _rewrite(cand / f, _drop_acc_norm)
+    with pytest.raises(EvalcliffError) as err:
+        read_lmeval_pair(base / f, cand / f, "acc_norm")
+    msg = str(err.value)
+    assert msg.startswith(f"cand {cand / f}: task 'arc_easy' has no per-sample metric")
+    assert "\n" not in msg and "'acc_norm'" in msg
+    g = f"samples_gsm8k_{DATE}.jsonl"
+    _rewrite(base / g, lambda xs: [x for x in xs if x["filter"] == "strict-match"])
+    with pytest.raises(EvalcliffError, match=f"^base {base / g}: task 'gsm8k' has no filter"):
+        read_lmeval_pair(base / g, cand / g, "exact_match,flexible-extract")
+    # without --metric: acc, the only metric both log, for both (base's list names acc first)
+    _set_metric_list(base, "arc_easy", ["acc_norm", "acc"])
+    b, c = read_lmeval_pair(base / f, cand / f)
+    assert b.choices == c.choices == {"arc_easy": "acc,none"}
+
+
+def test_pair_refuses_when_nothing_in_common(tmp_path: Path) -> None:
+    g = f"samples_gsm8k_{DATE}.jsonl"
+    base = write_lmeval_output(tmp_path / "o", "fp16", {}, results_json=False) / g
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {}, results_json=False) / g
+    _rewrite(base, lambda xs: [x for x in xs if x["filter"] == "strict-match"])
+    _rewrite(cand, lambda xs: [x for x in xs if x["filter"] == "flexible-extract"])
+    with pytest.raises(EvalcliffError, match=r"one filter .*\(both logged: none\)$"):
+        read_lmeval_pair(base, cand)
+
+
+def test_pair_refuses_different_tasks(tmp_path: Path) -> None:
+    base = write_lmeval_output(tmp_path / "o", "fp16", {})
+    cand = write_lmeval_output(tmp_path / "o2", "q4", {})
+    (cand / f"samples_arc_easy_{DATE}.jsonl").unlink()
+    with pytest.raises(EvalcliffError, match=r"different lm-eval tasks \(only in base: \['arc"):
+        read_lmeval_pair(base, cand)
