@@ -1,19 +1,25 @@
 """`evalcliff` entry point: a click group whose commands live in sibling modules.
 
 Exit codes: 0 = GO, 1 = NO-GO, 3 = INCONCLUSIVE (compare/report); 2 = bad input or usage,
-a failed run, or no verdict for another reason (evalcliff's own error, with its traceback;
-stdout closed early), with a one-line reason on stderr; 130 = interrupted (Ctrl-C), 143 =
-terminated (SIGTERM), each after a clean stop (servers, workers and sandboxes stopped;
+a failed run, or no verdict for another reason (a file the system refused: no permission,
+not a directory, disk full, read-only; evalcliff's own error, with its traceback; stdout
+closed early or unwritable), with a one-line reason on stderr; 130 = interrupted (Ctrl-C),
+143 = terminated (SIGTERM), each after a clean stop (servers, workers and sandboxes stopped;
 finished items kept). Nothing but a verdict exits 1, which a CI pipeline reads as NO-GO
 (and `drift` as "drifted"): Python's own code for an uncaught exception would be 1.
 """
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import PurePath
+from types import FrameType
 from typing import Any
 
 import click
@@ -41,10 +47,104 @@ def _say(line: str, *, trace: bool = False) -> None:
         pass
 
 
+# What the file system refused (a path, the disk, permissions): the user can fix it, so one
+# line naming the file, not a traceback. Other OSErrors (ENOENT of a file evalcliff made
+# itself, EBADF, ...) are evalcliff's own errors and keep their traceback.
+_ENVIRONMENT_ERRNOS = frozenset(
+    code
+    for code in (
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENOSPC,
+        getattr(errno, "EDQUOT", None),
+        errno.EROFS,
+        errno.EFBIG,
+        errno.ENAMETOOLONG,
+    )
+    if code is not None
+)
+
+
+def _innermost_frame(exc: BaseException) -> FrameType | None:
+    tb = exc.__traceback__
+    frame = None
+    while tb is not None:
+        frame, tb = tb.tb_frame, tb.tb_next
+    return frame
+
+
+def _file_in_frame(exc: BaseException) -> str | None:
+    """The file the failing write was on, where the OSError names none (`Path.write_text`,
+    `os.write(fd, ...)`): the innermost frame's Path (`self` in pathlib; else a local `path`,
+    `tmp`, `file` or `f` that is a Path or an open file)."""
+    frame = _innermost_frame(exc)
+    if frame is None:
+        return None
+    local = frame.f_locals
+    names = ("self",) if frame.f_globals.get("__name__") == "pathlib" else ()
+    for name in (*names, "path", "tmp", "file", "f"):
+        value = local.get(name)
+        if isinstance(value, PurePath):
+            return str(value)
+        if isinstance(value, io.IOBase) and isinstance(getattr(value, "name", None), str):
+            return str(value.name)  # type: ignore[attr-defined]
+    return None
+
+
+def _stdout_failed(exc: BaseException) -> bool:
+    """Whether `exc` came from writing stdout (`click.echo` to fd 1): a stdout redirected to
+    a full disk or /dev/full fails with no file name."""
+    frame = _innermost_frame(exc)
+    if frame is None or frame.f_globals.get("__name__") != "click.utils":
+        return False
+    stream = frame.f_locals.get("file")
+    if stream is None:
+        return False
+    if stream is sys.stdout or stream is sys.__stdout__:
+        return True
+    try:
+        return int(stream.fileno()) == 1
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for what the file system refused: "<reason>: <file>" and what to do."""
+    reason = os.strerror(exc.errno) if exc.errno is not None else str(exc)
+    if exc.filename is None and _stdout_failed(exc):
+        quick_exit.silence_stream()  # what is still buffered must not fail again at exit
+        return (
+            f"cannot write to stdout: {reason}; exit code 2 is not a verdict (summary.json"
+            " has it if the report was written); finished items are kept"
+        )
+    where = ""
+    if exc.filename is not None:
+        where = f": {_safe(os.fsdecode(exc.filename))}"
+        if exc.filename2 is not None:
+            where += f" -> {_safe(os.fsdecode(exc.filename2))}"
+    else:
+        found = _file_in_frame(exc)
+        if found is not None:
+            where = f": {_safe(found)}"
+    hint = ""
+    if exc.errno == errno.EEXIST and exc.filename is not None:
+        if os.path.exists(exc.filename) and not os.path.isdir(exc.filename):
+            hint = " (it is a file, not a directory: give a directory path)"
+    elif exc.errno == errno.ENOTDIR:
+        hint = " (a part of that path is a file, not a directory)"
+    elif exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None)):
+        hint = " (free some space and rerun)"
+    return f"{reason}{where}{hint}; finished items are kept"
+
+
 class _Group(click.Group):
     """Turns EvalcliffError into one line on stderr and exit code 2, Ctrl-C into 130, a
     closed stdout and any other error into 2 (never 1, which a CI pipeline would read as
-    NO-GO)."""
+    NO-GO). What the file system refused (no permission, not a directory, disk full,
+    read-only; `_ENVIRONMENT_ERRNOS`) is one line naming the file, without a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -66,6 +166,9 @@ class _Group(click.Group):
             )
             sys.exit(2)
         except Exception as exc:  # noqa: BLE001 - a bug must not read as a verdict
+            if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+                _say(f"evalcliff: error: {_os_error_line(exc)}")
+                sys.exit(2)
             _say(
                 f"evalcliff: internal error (not a verdict): {type(exc).__name__}:"
                 f" {_safe(str(exc))[:500]}; traceback above; finished items are kept",

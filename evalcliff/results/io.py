@@ -119,38 +119,85 @@ def read_header(path: str | Path) -> RunHeader | None:
     return read_run(path).header
 
 
+class WriteError(EvalcliffError):
+    """A results file could not be written (the disk is full, no permission, ...)."""
+
+    def __init__(self, path: Path, exc: OSError, note: str = "") -> None:
+        self.path, self.cause = path, exc
+        super().__init__(f"{path}: cannot write the results file ({_reason(exc)}){note}")
+
+
+def _reason(exc: OSError) -> str:
+    """The OS's words for `exc` ("No space left on device"), not pyarrow's wrapping."""
+    if exc.errno is not None:
+        return os.strerror(exc.errno)
+    return exc.strerror or str(exc)
+
+
 def write_results(df: pd.DataFrame, path: str | Path, header: RunHeader | None = None) -> Path:
     """Write rows (and the header, which needs .parquet) atomically: a unique temporary file
     in the same directory, fsynced, then renamed over `path`. A run's writer holds the output
-    lock (`evalcliff.locking`). Without a header, .parquet or .jsonl rows only."""
+    lock (`evalcliff.locking`). Without a header, .parquet or .jsonl rows only. A file that
+    cannot be written (disk full, no permission) is a `WriteError` naming it."""
     path = Path(path)
     _check_suffix(path)
     if header is not None and path.suffix != ".parquet":
         raise EvalcliffError(f"{path}: a run with its header is written as .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvalcliffError(
+            f"{path}: cannot create its directory {path.parent} ({_reason(exc)})"
+        ) from None
     df = _coerce(df, path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        if path.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            if header is not None:
-                meta = dict(table.schema.metadata or {})
-                meta[HEADER_KEY] = header.model_dump_json().encode("utf-8")
-                table = table.replace_schema_metadata(meta)
-            pq.write_table(table, tmp)
-        else:
-            df.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        with tmp.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _write_file(df, path, tmp, header)
+    except OSError as exc:  # disk full, quota, permissions: pyarrow's own traceback is no help
+        raise WriteError(path, exc) from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
 
+def _write_file(df: pd.DataFrame, path: Path, tmp: Path, header: RunHeader | None) -> None:
+    """Write `df` to `tmp`, fsync it and rename it over `path`."""
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        if header is not None:
+            meta = dict(table.schema.metadata or {})
+            meta[HEADER_KEY] = header.model_dump_json().encode("utf-8")
+            table = table.replace_schema_metadata(meta)
+        pq.write_table(table, tmp)
+    else:
+        df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def write_run(df: pd.DataFrame, path: str | Path, header: RunHeader) -> Path:
-    """A run artifact: rows and header in one parquet file (see `write_results`)."""
-    return write_results(df, path, header)
+    """A run artifact: rows and header in one parquet file (see `write_results`).
+
+    When the file cannot be written (e.g. the disk is full) the EvalcliffError says where
+    the run's answers are kept and what a rerun does with them.
+    """
+    try:
+        return write_results(df, path, header)
+    except WriteError as exc:
+        runs = Path(os.environ.get("EVALCLIFF_CACHE", ".evalcliff")).resolve() / "runs"
+        if header.model.weights_fingerprint is not None:
+            note = (
+                f"; the run's answers are kept in its run cache under {runs}: rerun the same "
+                "command once the file can be written (e.g. there is room again) and it "
+                "writes the file from that cache without generating them again"
+            )
+        else:
+            note = (
+                "; its model has no weights fingerprint (a served model), so its finished "
+                "answers are not replayed: a rerun asks the model again"
+            )
+        raise WriteError(exc.path, exc.cause, note) from None
