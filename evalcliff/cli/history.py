@@ -70,7 +70,7 @@ def list_runs(db: str | None, variant: str | None, as_json: bool) -> None:
     """Recorded runs, oldest first: id, variant, time, items, errors, fingerprint, tags."""
     from evalcliff.history import HistoryStore
 
-    with HistoryStore(db_path(db)) as store:
+    with HistoryStore(db_path(db), create=False) as store:
         for r in store.runs(variant):
             if as_json:
                 fp = r.header.model.weights_fingerprint if r.header is not None else None
@@ -90,7 +90,7 @@ def show(run_id: int, db: str | None) -> None:
     """One run: its record, tags and header (JSON)."""
     from evalcliff.history import HistoryStore
 
-    with HistoryStore(db_path(db)) as store:
+    with HistoryStore(db_path(db), create=False) as store:
         r = store.get(run_id)
         df = store.results(run_id)
     per_slice = df[df["error"].isna()].groupby("slice", sort=False)["score"].agg(["size", "mean"])
@@ -112,7 +112,7 @@ def pin(run_id: int, db: str | None) -> None:
     """Pin RUN_ID as its variant's baseline (what `drift --baseline VARIANT` uses)."""
     from evalcliff.history import HistoryStore
 
-    with HistoryStore(db_path(db)) as store:
+    with HistoryStore(db_path(db), create=False) as store:
         r = store.pin(run_id)
     click.echo(f"pinned run {r.id} as the baseline of {r.variant!r} ({r.at})")
 
@@ -127,7 +127,7 @@ def export(db: str | None, out: str, fmt: str, variant: str | None) -> None:
     """Write OUT/runs.FMT (one row per run) and OUT/results.FMT (one row per item and run)."""
     from evalcliff.history import HistoryStore, export_history
 
-    with HistoryStore(db_path(db)) as store:
+    with HistoryStore(db_path(db), create=False) as store:
         paths = export_history(store, Path(out), "csv" if fmt == "csv" else "parquet", variant)
     for p in paths:
         click.echo(str(p))
@@ -149,7 +149,7 @@ def prune(
     from evalcliff.history import HistoryStore, parse_at
 
     when = parse_at(before, "--before") if before else None
-    with HistoryStore(db_path(db)) as store:
+    with HistoryStore(db_path(db), create=False) as store:
         gone = store.prune(keep_last=keep_last, before=when, variant=variant, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for r in gone:
@@ -178,15 +178,23 @@ class Recorder:
     tags: dict[str, str]
 
     def record(self, paths: list[Path], err: bool = False) -> list[int]:
+        from evalcliff.errors import EvalcliffError
         from evalcliff.history import HistoryStore
         from evalcliff.results import read_run
 
-        ids = []
-        with HistoryStore(self.db) as store:
-            for p in paths:
-                run_id = store.add(read_run(p), tags=self.tags)
-                ids.append(run_id)
-                click.echo(f"history: recorded {p} as run {run_id} in {self.db}", err=err)
+        ids: list[int] = []
+        try:
+            with HistoryStore(self.db) as store:
+                for p in paths:
+                    run_id = store.add(read_run(p), tags=self.tags)
+                    ids.append(run_id)
+                    click.echo(f"history: recorded {p} as run {run_id} in {self.db}", err=err)
+        except EvalcliffError as exc:
+            left = [str(p) for p in paths[len(ids) :]]
+            raise EvalcliffError(
+                f"{exc}; the run file(s) are written and kept: record them later with "
+                f"`evalcliff history add {' '.join(left)} --db {self.db}`"
+            ) from None
         return ids
 
 
@@ -201,5 +209,6 @@ def recorder(db: str | None, tags: tuple[str, ...]) -> Recorder | None:
         if tags:
             raise EvalcliffError(f"--tag needs --db (or ${DB_ENV}): the tags label recorded runs")
         return None
-    HistoryStore(db).close()  # created and migrated now: a bad path fails before the run
+    # created, migrated and its schema checked now: a bad path or file fails before the run
+    HistoryStore(db).close()
     return Recorder(Path(db), parsed)

@@ -11,6 +11,7 @@ about itself, and tags.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -75,6 +76,25 @@ MIGRATIONS: list[str] = [
 assert len(MIGRATIONS) == HISTORY_SCHEMA_VERSION
 
 _RESULT_COLS = list(RESULT_COLUMNS)
+
+
+@functools.cache
+def _expected_schema() -> dict[str, tuple[str, ...]]:
+    """Table -> columns that `MIGRATIONS` create (applied to an in-memory database)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for migration in MIGRATIONS:
+            for statement in migration.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        tables = [
+            str(r[0])
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not str(r[0]).startswith("sqlite_")
+        ]
+        return {t: tuple(str(r[1]) for r in db.execute(f"PRAGMA table_info({t})")) for t in tables}
+    finally:
+        db.close()
 
 
 def default_db_path() -> Path:
@@ -162,13 +182,35 @@ class HistoryStore:
     """A history database, opened (created and migrated when needed) at `path`.
 
     Use as a context manager or call `close()`. Raises EvalcliffError when the file is not an
-    evalcliff history, was written by a newer evalcliff, or cannot be opened.
+    evalcliff history (its schema is checked when it is opened), was written by a newer
+    evalcliff, or cannot be opened; with `create=False` also when it does not exist (what
+    reading commands want: a mistyped path is not a new, empty history). A database error
+    later (disk full, locked too long, damaged file) is an EvalcliffError naming the file.
     """
 
-    def __init__(self, path: str | Path, busy_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, path: str | Path, busy_timeout_s: float = 60.0, *, create: bool = True
+    ) -> None:
         self.path = Path(path)
+        if not create and not self.path.exists():
+            raise EvalcliffError(
+                f"history db {self.path}: not found (record runs with `evalcliff history add`"
+                " or `run/report --db`, or give --db the right file)"
+            )
+        if self.path.is_dir():
+            raise EvalcliffError(f"history db {self.path}: is a directory, not a database file")
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+                if isinstance(exc, FileExistsError | NotADirectoryError):
+                    why = "a part of that path is a file, not a directory"
+                raise EvalcliffError(
+                    f"history db {self.path}: cannot create its directory {self.path.parent}"
+                    f" ({why})"
+                ) from None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise EvalcliffError(f"history db {self.path}: cannot open: {exc}") from None
@@ -196,13 +238,27 @@ class HistoryStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; BEGIN IMMEDIATE takes the write lock up front (waiting up
         to the busy timeout), so concurrent writers queue instead of failing mid-way."""
-        self._db.execute("BEGIN IMMEDIATE")
+        with self._errors("cannot write"):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """SQLite's errors (disk full, locked past the busy timeout, a damaged file) as one
+        line naming the database."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            yield
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            hint = ""
+            if "locked" in str(exc) or "busy" in str(exc):
+                hint = " (another process held it too long; try again)"
+            raise EvalcliffError(f"history db {self.path}: {doing}: {exc}{hint}") from None
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -212,6 +268,7 @@ class HistoryStore:
                 f"evalcliff reads ({len(MIGRATIONS)}); upgrade evalcliff"
             )
         if version == len(MIGRATIONS):
+            self._check_schema(version)
             return
         if version == 0:
             tables = self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -228,6 +285,26 @@ class HistoryStore:
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {i + 1}")
+        self._check_schema(len(MIGRATIONS))
+
+    def _check_schema(self, version: int) -> None:
+        """Every table and column the migrations create is there (a file whose user_version
+        says "evalcliff history" but whose tables are missing fails here, when opened, not
+        in the middle of a command after its runs finished)."""
+        missing = []
+        for table, columns in _expected_schema().items():
+            have = {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if not have:
+                missing.append(f"table {table}")
+            else:
+                missing += [f"{table}.{c}" for c in columns if c not in have]
+        if missing:
+            shown = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
+            raise EvalcliffError(
+                f"history db {self.path}: says evalcliff history schema version {version} but "
+                f"lacks {shown}; not a usable evalcliff history (damaged or written by another "
+                "tool): give --db another file, or move this one away"
+            )
 
     # -- writing -----------------------------------------------------------------------
 
@@ -340,7 +417,8 @@ class HistoryStore:
     # -- reading -----------------------------------------------------------------------
 
     def variants(self) -> list[str]:
-        return [str(r[0]) for r in self._db.execute("SELECT DISTINCT variant FROM runs")]
+        with self._errors("cannot read"):
+            return [str(r[0]) for r in self._db.execute("SELECT DISTINCT variant FROM runs")]
 
     def _stored(self, row: tuple[Any, ...]) -> StoredRun:
         run_id, variant, at, added_at, source, n_items, n_errors, header_json, pinned = row
@@ -351,11 +429,12 @@ class HistoryStore:
                 header = RunHeader.model_validate(check_version(json.loads(header_json), where))
             except (ValidationError, json.JSONDecodeError) as exc:
                 raise EvalcliffError(f"{where}: unreadable ({exc})") from None
-        tags = dict(
-            self._db.execute(
-                "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,)
-            ).fetchall()
-        )
+        with self._errors("cannot read"):
+            tags = dict(
+                self._db.execute(
+                    "SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,)
+                ).fetchall()
+            )
         return StoredRun(
             id=int(run_id),
             variant=str(variant),
@@ -376,17 +455,19 @@ class HistoryStore:
 
     def runs(self, variant: str | None = None) -> list[StoredRun]:
         """Recorded runs, oldest first (by `at`, then id); one variant's when given."""
-        if variant is None:
-            rows = self._db.execute(f"{self._SELECT} ORDER BY r.at, r.id").fetchall()
-        else:
-            rows = self._db.execute(
-                f"{self._SELECT} WHERE r.variant = ? ORDER BY r.at, r.id", (variant,)
-            ).fetchall()
+        with self._errors("cannot read"):
+            if variant is None:
+                rows = self._db.execute(f"{self._SELECT} ORDER BY r.at, r.id").fetchall()
+            else:
+                rows = self._db.execute(
+                    f"{self._SELECT} WHERE r.variant = ? ORDER BY r.at, r.id", (variant,)
+                ).fetchall()
         return [self._stored(r) for r in rows]
 
     def get(self, run_id: int) -> StoredRun:
         """The run with this id; EvalcliffError when there is none."""
-        row = self._db.execute(f"{self._SELECT} WHERE r.id = ?", (run_id,)).fetchone()
+        with self._errors("cannot read"):
+            row = self._db.execute(f"{self._SELECT} WHERE r.id = ?", (run_id,)).fetchone()
         if row is None:
             raise EvalcliffError(f"history db {self.path}: no run with id {run_id}")
         return self._stored(row)
@@ -430,11 +511,12 @@ class HistoryStore:
 
     def results(self, run_id: int) -> pd.DataFrame:
         """The run's per-item rows (columns per `RESULT_COLUMNS`), in recorded order."""
-        df = pd.read_sql_query(
-            f"SELECT {', '.join(_RESULT_COLS)} FROM results WHERE run_id = ? ORDER BY rowid",
-            self._db,
-            params=(run_id,),
-        )
+        with self._errors("cannot read"):
+            df = pd.read_sql_query(
+                f"SELECT {', '.join(_RESULT_COLS)} FROM results WHERE run_id = ? ORDER BY rowid",
+                self._db,
+                params=(run_id,),
+            )
         for col, dtype in RESULT_COLUMNS.items():
             df[col] = df[col].astype(bool) if dtype == "bool" else df[col].astype(dtype)
         return df
