@@ -156,8 +156,6 @@ def command(
         items = seq.items  # what was run: the divergence pass and the flips browser
     else:
         paths = _run_fixed(variants, spec, items, runs, limit, opts, jobs, config, err)
-    if history is not None:
-        history.record(list(paths.values()), err=err)
     div_path = None
     if divergence:
         from evalcliff.distribution.run import divergence_table, supports_divergence
@@ -173,6 +171,8 @@ def command(
     )
     report_line = f"report: {out_dir / 'report.html'}\nsummary: {summary_path}"
     echo_outcome(text, summary_path, output_format, report_line)
+    if history is not None:  # after the report: a failure to record loses no verdict
+        history.record(list(paths.values()), err=err)
     sys.exit(code)
 
 
