@@ -12,6 +12,11 @@ import numpy as np
 
 from evalcliff.errors import EvalcliffError
 from evalcliff.gate import Policy, compare_runs, load_policy
+from evalcliff.gate.integrity import (
+    check_rows_match_header,
+    refuse_unpairable,
+    unchecked_build_note,
+)
 from evalcliff.locking import exclusive
 from evalcliff.results import read_run
 from evalcliff.schema.run import RunArtifact, SequentialDesign
@@ -20,23 +25,6 @@ from evalcliff.textio import write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def _refuse_unpairable(base: RunArtifact, cand: RunArtifact) -> None:
-    """EvalcliffError when both runs carry a suite manifest and the builds differ on a
-    slice the results hold (scorer, generation settings or items)."""
-    if base.header is None or cand.header is None:
-        return
-    a, b = base.header.suite, cand.header.suite
-    present = set(base.results["slice"].astype(str)) | set(cand.results["slice"].astype(str))
-    slices = [s for s in dict.fromkeys([*a.slices, *b.slices]) if s in present]
-    diffs = a.differences(b, slices)
-    if diffs:
-        more = f" (and {len(diffs) - 2} more)" if len(diffs) > 2 else ""
-        raise EvalcliffError(
-            f"{base.path} and {cand.path} cannot be paired: {'; '.join(diffs[:2])}{more};"
-            " run both variants on the same suite build"
-        )
 
 
 def sequential_design(base: RunArtifact, cand: RunArtifact) -> SequentialDesign | None:
@@ -116,8 +104,9 @@ def compare_files(
     that is set); return (banner, exit code, summary.json path).
 
     Both runs are read with their headers (`read_any`: lm-eval `--log_samples` output is read
-    too, one slice per task, `metric` choosing the per-sample metric). Two runs whose suite
-    builds differ on a slice they hold are refused (EvalcliffError, exit 2). Slice margins,
+    too, one slice per task, `metric` choosing the per-sample metric). A run whose rows
+    disagree with its header, and two runs whose suite builds differ, are refused
+    (EvalcliffError, exit 2; see `evalcliff.gate.integrity`). Slice margins,
     weights and catastrophic limits default to those of the base run's suite (the candidate's
     when the base has no header), overridden by the policy. `divergence_path` (per-item token KL
     / top-1 agreement, see `evalcliff.distribution`) adds descriptive metrics to every slice.
@@ -156,7 +145,9 @@ def compare_artifacts(
 
     Runs that carry a sequential design (`report --sequential`) are judged by the
     sequential rule (repeated CIs at each slice's stopping look), never by fixed-n CIs."""
-    _refuse_unpairable(base, cand)
+    check_rows_match_header(base)
+    check_rows_match_header(cand)
+    refuse_unpairable(base, cand)
     header = base.header or cand.header
     summary = compare_runs(
         base.results,
@@ -169,7 +160,15 @@ def compare_artifacts(
     )
     summary = summary.model_copy(update={"base": base.header, "cand": cand.header})
     summary = sequential_savings(summary)
-    notes = [n for n in (limited_run_note(base, cand), same_run_note(base, cand)) if n]
+    notes = [
+        n
+        for n in (
+            limited_run_note(base, cand),
+            same_run_note(base, cand),
+            unchecked_build_note(base, cand),
+        )
+        if n
+    ]
     if notes:
         summary = summary.model_copy(update={"warnings": [*notes, *summary.warnings]})
     summary = stop_on_served_doubts(summary, served_doubts(base, cand))
@@ -295,11 +294,12 @@ def banner(summary: Summary) -> str:
     """Terminal text: verdict, reasons, headline, error counts and one line per slice."""
     limited = next((w for w in summary.warnings if w.startswith("LIMITED RUN")), None)
     same = next((w for w in summary.warnings if w.startswith("A/A COMPARISON")), None)
+    unchecked = next((w for w in summary.warnings if w.startswith("UNCHECKED BUILD")), None)
     seq_tag = f" (sequential, {summary.sequential.looks} looks)" if summary.sequential else ""
     lines = [
         f"VERDICT: {summary.verdict.upper()}" + (" (limited run)" if limited else "") + seq_tag
     ]
-    lines += [f"  ! {w}" for w in (limited, same) if w]
+    lines += [f"  ! {w}" for w in (limited, same, unchecked) if w]
     lines += [f"  - {r}" for r in summary.reasons]
     if summary.sequential is not None:
         lines.append(f"  {sequential_line(summary)}")

@@ -24,6 +24,7 @@ from evalcliff.drift.model import (
 )
 from evalcliff.errors import EvalcliffError
 from evalcliff.gate import Policy
+from evalcliff.gate.integrity import check_rows_match_header, refuse_unpairable
 from evalcliff.history.store import HistoryStore, StoredRun
 from evalcliff.schema.run import RunArtifact
 from evalcliff.schema.summary import Summary
@@ -51,7 +52,23 @@ def shared_items(base: RunArtifact, cand: RunArtifact) -> tuple[RunArtifact, Run
 
 
 def _compare(base: RunArtifact, cand: RunArtifact, policy: Policy) -> tuple[Summary, int]:
+    """The gate's summary of `cand` against `base` on the items they share, and how many
+    rows only one of them holds. Refused (EvalcliffError): a run whose rows disagree with its
+    header; suite builds that differ; a run with a header that holds items the other lacks
+    (the other run is incomplete, not the items to leave out). Only rows of headerless runs,
+    which nothing can be checked against, may be left out, with a warning."""
+    check_rows_match_header(base)
+    check_rows_match_header(cand)
+    refuse_unpairable(base, cand)
     b, c, dropped = shared_items(base, cand)
+    for whole, part, other in ((base, b, cand), (cand, c, base)):
+        lost = len(whole.results) - len(part.results)
+        if whole.header is not None and lost:
+            raise EvalcliffError(
+                f"{other.path} lacks {lost} of the {len(whole.results)} items of {whole.path}"
+                " (its run header lists them all): the run is incomplete; nothing is left out"
+                " of a drift review silently"
+            )
     if len(b.results) == 0:
         raise EvalcliffError(f"{base.path} and {cand.path} share no items; nothing to pair")
     return compare_artifacts(b, c, policy), dropped
@@ -77,6 +94,7 @@ def trend_points(
     """Per slice, every run of `variant` after `anchor` against it, with the chart; and
     warnings for runs that could not be paired with the anchor (skipped)."""
     anchor_art = store.artifact(anchor)
+    check_rows_match_header(anchor_art)
     runs = [r for r in store.runs(variant) if (r.at, r.id) > (anchor.at, anchor.id)]
     z_q = float(norm.ppf(0.5 + policy.confidence / 2))
     rows: dict[str, list[tuple[StoredRun, float | None, float | None, float | None, str]]] = {}
@@ -141,7 +159,9 @@ def drift_review(
     variant name: its pinned run else its latest, or `previous`).
 
     Raises EvalcliffError (exit 2) when a run is missing, the baseline is the latest run
-    itself, the runs share no items, their suite builds differ, or the policy is wrong.
+    itself, the runs share no items, their suite builds differ, a run's rows disagree with
+    its header (baseline, latest or trend anchor; a later run that does is left out of the
+    trend with a warning), a headed run holds items the other lacks, or the policy is wrong.
     """
     latest = store.latest(variant)
     baseline = store.resolve(baseline_ref, variant)

@@ -25,6 +25,8 @@ def _prepare(df: pd.DataFrame, side: str) -> pd.DataFrame:
             "item_id": _text(df["item_id"]),
             "slice": _text(df["slice"]),
             "prompt_hash": _text(df["prompt_hash"]),
+            # missing (no column, or null): nothing to check against the other run
+            "target": df["target"].astype("string") if "target" in df else pd.NA,
             "stratum": _text(df["stratum"]) if "stratum" in df else "",
             "cluster_id": _text(df["cluster_id"]) if "cluster_id" in df else "",
             "score": pd.to_numeric(df["score"], errors="coerce").astype(np.float64),
@@ -50,6 +52,12 @@ def _few(ids: list[str]) -> str:
     return shown + (", ..." if len(ids) > _SHOW else "")
 
 
+def _clip(text: object, limit: int = 60) -> str:
+    """`text` quoted for a one-line message, cut to `limit` characters."""
+    shown = repr(str(text))
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
 def _first_mismatch(paired: pd.DataFrame, col: str) -> tuple[str, int] | None:
     differs = paired[f"{col}_base"] != paired[f"{col}_cand"]
     if not differs.any():
@@ -65,7 +73,8 @@ def pair_runs(base: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
     correct_cand, catastrophic_base, catastrophic_cand, error_base, error_cand (bool: the
     item errored in that run).
     Raises EvalcliffError when the item sets differ, an item_id repeats, or the same item_id
-    has a different prompt_hash or slice in the two runs.
+    has a different prompt_hash, target (when both runs give one: a `target` column whose
+    value is not null on either side) or slice in the two runs.
     """
     b, c = _prepare(base, "base"), _prepare(cand, "cand")
     only_base = sorted(set(b["item_id"]) - set(c["item_id"]))
@@ -86,6 +95,15 @@ def pair_runs(base: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
         raise EvalcliffError(
             f"item {hit[0]!r} has a different prompt_hash in base and cand ({hit[1]} item(s)"
             " differ): the two runs did not see the same prompt; rebuild the suite and re-run"
+        )
+    both = paired["target_base"].notna() & paired["target_cand"].notna()
+    hit = _first_mismatch(paired[both], "target")
+    if hit is not None:
+        row = paired.loc[paired["item_id"] == hit[0]].iloc[0]
+        raise EvalcliffError(
+            f"item {hit[0]!r} has target {_clip(row['target_base'])} in base but"
+            f" {_clip(row['target_cand'])} in cand ({hit[1]} item(s) differ): the two runs were"
+            " not scored against the same answers; rebuild the suite and re-run"
         )
     hit = _first_mismatch(paired, "slice")
     if hit is not None:
