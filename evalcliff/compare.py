@@ -4,7 +4,7 @@ report.html, junit.xml and summary.md."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +90,22 @@ def read_any(path: Path, metric: str | None = None) -> RunArtifact:
     return read_run(path)
 
 
+# What `compare_files` writes, in the order it writes them (summary.json last).
+REPORT_FILES = ("report.html", "junit.xml", "summary.md", "summary.json")
+
+
+def _write(path: Path, write: Callable[[Path], object], what: str = "write") -> None:
+    """`write(path)` ("create", "remove" or "write" it), an OSError (a full disk, no
+    permission) becoming a one-line EvalcliffError naming the path: no summary.json is
+    written then."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise EvalcliffError(
+            f"{path}: cannot {what} it: {exc.strerror or exc}; no summary.json was written"
+        ) from None
+
+
 def compare_files(
     base_path: Path,
     cand_path: Path,
@@ -111,22 +127,34 @@ def compare_files(
     when the base has no header), overridden by the policy. `divergence_path` (per-item token KL
     / top-1 agreement, see `evalcliff.distribution`) adds descriptive metrics to every slice.
     `prompts` (item_id -> prompt text) shows the prompts in the report's flips browser.
-    Raises EvalcliffError (NoDataError when every item of a run errored) before writing.
+    Raises EvalcliffError (NoDataError when every item of a run errored) before writing;
+    also when a file cannot be written, after removing the previous comparison's files:
+    `out_dir` never holds an old verdict beside a new one, and summary.json is written last.
     """
     from evalcliff.report import render_report
     from evalcliff.report.ci import append_step_summary, junit_xml, summary_markdown
 
     base, cand = read_any(base_path, metric), read_any(cand_path, metric)
     summary = compare_artifacts(base, cand, load_policy(policy_path), divergence_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    markdown = summary_markdown(summary)
     summary_path = out_dir / "summary.json"
+    _write(out_dir, lambda path: path.mkdir(parents=True, exist_ok=True), "create")
     # one writer per report directory: summary.json and report.html always tell one verdict
     with exclusive(out_dir, f"report directory {out_dir}"):
-        write_text_atomic(summary_path, summary.model_dump_json(indent=2))
-        write_text_atomic(out_dir / "junit.xml", junit_xml(summary))
-        markdown = summary_markdown(summary)
-        write_text_atomic(out_dir / "summary.md", markdown)
-        render_report(summary, base.results, cand.results, out_dir / "report.html", prompts)
+        # The previous verdict goes first, so a write that fails (a full disk) leaves no old
+        # file beside the new ones; summary.json, what CI reads, is removed first and written
+        # last.
+        for name in reversed(REPORT_FILES):
+            _write(out_dir / name, lambda path: path.unlink(missing_ok=True), "remove")
+        _write(
+            out_dir / "report.html",
+            lambda path: render_report(summary, base.results, cand.results, path, prompts),
+        )
+        _write(out_dir / "junit.xml", lambda path: write_text_atomic(path, junit_xml(summary)))
+        _write(out_dir / "summary.md", lambda path: write_text_atomic(path, markdown))
+        _write(
+            summary_path, lambda path: write_text_atomic(path, summary.model_dump_json(indent=2))
+        )
     try:
         append_step_summary(markdown)
     except OSError as exc:  # the verdict stands; the CI log says why the summary is missing
