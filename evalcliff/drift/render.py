@@ -186,8 +186,14 @@ def write_outputs(report: DriftReport, out_dir: Path) -> dict[str, Path]:
     """Write drift.json, drift.html, drift.prom, junit.xml and summary.md in `out_dir`;
     returns their paths. junit.xml and summary.md are the gate's CI outputs for the latest
     run against the baseline (see `evalcliff.report.ci`), plus a `control_chart` testcase
-    that fails when the chart alarms; summary.md also goes to `$GITHUB_STEP_SUMMARY`."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    that fails when the chart alarms; summary.md also goes to `$GITHUB_STEP_SUMMARY`.
+
+    One writer per directory (a lock); the previous review's files are removed first and
+    drift.json is written last, so a write that fails (a full disk: EvalcliffError naming
+    the file) never leaves an old status beside a new one."""
+    from evalcliff.errors import EvalcliffError
+    from evalcliff.locking import exclusive
+
     paths = {
         "json": out_dir / "drift.json",
         "html": out_dir / "drift.html",
@@ -195,12 +201,28 @@ def write_outputs(report: DriftReport, out_dir: Path) -> dict[str, Path]:
         "junit": out_dir / "junit.xml",
         "md": out_dir / "summary.md",
     }
-    write_atomic(paths["json"], report.model_dump_json(indent=2))
-    write_atomic(paths["html"], render_html(report))
-    write_atomic(paths["prom"], prometheus_text(report))
     junit, markdown = ci_outputs(report)
-    write_atomic(paths["junit"], junit)
-    write_atomic(paths["md"], markdown)
+    texts = {  # in writing order: the record scripts read last
+        "html": render_html(report),
+        "junit": junit,
+        "md": markdown,
+        "prom": prometheus_text(report),
+        "json": report.model_dump_json(indent=2),
+    }
+    path = out_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with exclusive(out_dir, f"drift output directory {out_dir}"):
+            for key in reversed(texts):
+                path = paths[key]
+                path.unlink(missing_ok=True)
+            for key, text in texts.items():
+                path = paths[key]
+                write_atomic(path, text)
+    except OSError as exc:
+        raise EvalcliffError(
+            f"{path}: cannot write it: {exc.strerror or exc}; no drift.json was written"
+        ) from None
     return paths
 
 
