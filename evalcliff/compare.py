@@ -133,8 +133,15 @@ def compare_files(
     """
     from evalcliff.report import render_report
     from evalcliff.report.ci import append_step_summary, junit_xml, summary_markdown
+    from evalcliff.results.lmeval_samples import is_lmeval_samples, read_lmeval_pair
 
-    base, cand = read_any(base_path, metric), read_any(cand_path, metric)
+    base: RunArtifact
+    cand: RunArtifact
+    if is_lmeval_samples(base_path) and is_lmeval_samples(cand_path):
+        # one metric and filter per task for both sides (each run's label names them)
+        base, cand = read_lmeval_pair(base_path, cand_path, metric)
+    else:
+        base, cand = read_any(base_path, metric), read_any(cand_path, metric)
     summary = compare_artifacts(base, cand, load_policy(policy_path), divergence_path)
     markdown = summary_markdown(summary)
     summary_path = out_dir / "summary.json"
@@ -238,7 +245,8 @@ def served_doubts(base: RunArtifact, cand: RunArtifact) -> list[str]:
     sb = hb.model.server if hb is not None else None
     sc = hc.model.server if hc is not None else None
     if hb is not None and hc is not None and sb is not None and sc is not None:
-        asked = (hb.settings.get("model"), hc.settings.get("model"))
+        # the name each run sent to its server (llamacpp: the GGUF's alias, not its path)
+        asked = tuple(h.model.model_name or h.settings.get("model") for h in (hb, hc))
         if sb.answered_by and sb.answered_by == sc.answered_by and asked[0] != asked[1]:
             out.append(
                 f"SAME SERVED MODEL: base asked for {asked[0]!r} and cand for {asked[1]!r}, "

@@ -205,7 +205,8 @@ def test_noise_floor_of_a_deterministic_backend_is_zero(
     assert summary["cand"]["variant"] == "bad-copy"
 
 
-def _header(variant: str, items_hash: str = "a" * 16) -> Any:
+def _header(variant: str, items_hash: str = "a" * 16, n: int = 60, n_errors: int = 0) -> Any:
+    """A header that agrees with `_results(n, ...)` holding `n_errors` errored rows."""
     from evalcliff.schema import GenerationSettings, RunHeader, SliceManifest, SuiteManifest
 
     slices = {
@@ -215,14 +216,17 @@ def _header(variant: str, items_hash: str = "a" * 16) -> Any:
             scorer="exact",
             generation=GenerationSettings(),
             weight=1.0,
-            n=60,
+            n=n,
             items_hash=items_hash,
         )
     }
     suite = SuiteManifest(
-        name="s", version=1, seed=0, content_hash=items_hash, n_items=60, slices=slices
+        name="s", version=1, seed=0, content_hash=items_hash, n_items=n, slices=slices
     )
-    return RunHeader(run_key=f"k-{variant}", variant=variant, backend="mock", suite=suite)
+    return RunHeader(
+        run_key=f"k-{variant}", variant=variant, backend="mock", suite=suite, n_items=n,
+        n_errors=n_errors,
+    )  # fmt: skip
 
 
 def test_compare_refuses_runs_of_different_suite_builds(runner: CliRunner, tmp_path: Path) -> None:
@@ -242,17 +246,17 @@ def test_compare_outage_is_exit_2_and_errors_are_in_the_banner(
 ) -> None:
     from evalcliff.results import write_run
 
-    base = write_run(_results(400, set()), tmp_path / "b.parquet", _header("b"))
+    base = write_run(_results(400, set()), tmp_path / "b.parquet", _header("b", n=400))
     down = _results(400, set(range(400)))
     down["error"] = "connection refused"
-    cand = write_run(down, tmp_path / "c.parquet", _header("c"))
+    cand = write_run(down, tmp_path / "c.parquet", _header("c", n=400, n_errors=400))
     args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
     res = runner.invoke(cli, args)
     assert res.exit_code == 2, res.output
     assert "every item of the cand run (c) failed (400 errors): no data, no verdict" in res.output
     some = _results(400, set(range(4)))
     some.loc[:3, "error"] = "timeout"  # 1% of items: under the 2% limit
-    cand = write_run(some, tmp_path / "c.parquet", _header("c"))
+    cand = write_run(some, tmp_path / "c.parquet", _header("c", n=400, n_errors=4))
     res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "errors: base 0, cand 4 of 400 items (b vs c)" in res.output

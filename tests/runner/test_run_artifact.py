@@ -428,3 +428,38 @@ def test_two_model_names_answered_by_one_served_model_stop_the_verdict(
         base, cand = runs()
         again = compare_artifacts(base, cand, Policy(margin=0.5))
         assert again.verdict == "go", again.reasons
+
+
+def test_one_alias_sent_for_two_files_is_no_doubt(
+    heads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two GGUF files both named model.gguf are served under one alias and answer with it:
+    what was *sent* is the same on both sides, so the served names prove nothing."""
+    from evalcliff.compare import served_doubts
+    from evalcliff.schema.run import RunArtifact, ServerInfo
+
+    monkeypatch.setenv("EVALCLIFF_CACHE", str(tmp_path / "cache"))
+    spec = load_suite(str(heads))
+    with FakeServer(answer="x") as server:
+        variant = resolve_variant("prod.v1 east", _served_config(tmp_path, server.url, 1))
+        run_variant("prod.v1 east", variant, spec, tmp_path / "r.parquet")
+    run = read_run(tmp_path / "r.parquet")
+    assert run.header is not None
+
+    def side(path: str, sent: str) -> Any:
+        header = run.header.model_copy(  # type: ignore[union-attr]
+            update={
+                "settings": {**run.header.settings, "model": path},  # type: ignore[union-attr]
+                "model": run.header.model.model_copy(  # type: ignore[union-attr]
+                    update={"model_name": sent, "server": ServerInfo(answered_by=["model"])}
+                ),
+            }
+        )
+        return RunArtifact(run.path, header, run.results)
+
+    same_alias = served_doubts(
+        side("/m/f16/model.gguf", "model"), side("/m/q4/model.gguf", "model")
+    )
+    assert same_alias == []
+    two_names = served_doubts(side("/m/f16.gguf", "f16"), side("/m/q4.gguf", "q4"))
+    assert two_names and two_names[0].startswith("SAME SERVED MODEL: base asked for 'f16'")
