@@ -336,6 +336,8 @@ def banner(summary: Summary) -> str:
         f"VERDICT: {summary.verdict.upper()}" + (" (limited run)" if limited else "") + seq_tag
     ]
     lines += [f"  ! {w}" for w in (limited, same, unchecked) if w]
+    # a slice whose CI the validation study found unreliable: its status is less certain
+    lines += [f"  ! {w}" for w in summary.warnings if "may cover less than nominal" in w]
     lines += [f"  - {r}" for r in summary.reasons]
     if summary.sequential is not None:
         lines.append(f"  {sequential_line(summary)}")

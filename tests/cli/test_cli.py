@@ -356,3 +356,16 @@ def test_a_run_whose_every_item_failed_is_exit_2_and_stays_out_of_history(
     assert out.exists()  # the rows (and their errors) are kept
     listed = runner.invoke(cli, ["history", "list", "--db", str(db), "--json"])
     assert '"variant": "down"' not in listed.output
+
+
+def test_a_small_slice_s_unreliable_ci_is_in_the_banner(runner: CliRunner, tmp_path: Path) -> None:
+    from evalcliff.results import write_run
+
+    base = write_run(_results(3, set()), tmp_path / "b.parquet", _header("b", n=3))
+    cand = write_run(_results(3, set()), tmp_path / "c.parquet", _header("c", n=3))
+    args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(tmp_path / "r")]
+    res = runner.invoke(cli, args)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    unreliable = [w for w in summary["warnings"] if "may cover less than nominal" in w]
+    assert unreliable, summary["warnings"]
+    assert f"  ! {unreliable[0]}" in res.output
