@@ -106,6 +106,17 @@ def _write(path: Path, write: Callable[[Path], object], what: str = "write") -> 
         ) from None
 
 
+def clear_report(out_dir: Path) -> None:
+    """Remove a previous comparison's files from `out_dir` (summary.json first), under its
+    lock, before anything that can fail: a comparison or report that then stops without a
+    verdict (refused runs, a failed run) leaves no earlier verdict for CI to read."""
+    if not out_dir.is_dir():
+        return
+    with exclusive(out_dir, f"report directory {out_dir}"):
+        for name in reversed(REPORT_FILES):
+            _write(out_dir / name, lambda path: path.unlink(missing_ok=True), "remove")
+
+
 def compare_files(
     base_path: Path,
     cand_path: Path,
@@ -135,6 +146,7 @@ def compare_files(
     from evalcliff.report.ci import append_step_summary, junit_xml, summary_markdown
     from evalcliff.results.lmeval_samples import is_lmeval_samples, read_lmeval_pair
 
+    clear_report(out_dir)
     base: RunArtifact
     cand: RunArtifact
     if is_lmeval_samples(base_path) and is_lmeval_samples(cand_path):

@@ -123,6 +123,9 @@ def command(
     code_sandbox_tier(spec, allow_unsandboxed_code)
     out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
     writable_dir(out_dir, "--out")
+    from evalcliff.compare import clear_report
+
+    clear_report(out_dir)  # a report that stops before its verdict leaves no older one
     history = recorder(record_db, record_tags)
     items = load_items(spec, items_dir, tokenizer, None)
     runs = writable_dir(Path(runs_dir) / spec.name, "--runs-dir")

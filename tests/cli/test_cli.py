@@ -369,3 +369,18 @@ def test_a_small_slice_s_unreliable_ci_is_in_the_banner(runner: CliRunner, tmp_p
     unreliable = [w for w in summary["warnings"] if "may cover less than nominal" in w]
     assert unreliable, summary["warnings"]
     assert f"  ! {unreliable[0]}" in res.output
+
+
+def test_a_refused_comparison_leaves_no_earlier_verdict(runner: CliRunner, tmp_path: Path) -> None:
+    from evalcliff.results import write_run
+
+    base = write_run(_results(60, set()), tmp_path / "b.parquet", _header("b"))
+    cand = write_run(_results(60, set()), tmp_path / "c.parquet", _header("c"))
+    out = tmp_path / "r"
+    args = ["compare", "--base", str(base), "--cand", str(cand), "--out", str(out)]
+    assert runner.invoke(cli, args).exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["verdict"] == "go"
+    other = write_run(_results(60, set()), tmp_path / "o.parquet", _header("o", "b" * 16))
+    res = runner.invoke(cli, [*args[:3], "--cand", str(other), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert not [p.name for p in out.iterdir() if p.name != ".lock"]  # no GO left for CI to read
