@@ -248,10 +248,10 @@ def same_run_note(base: RunArtifact, cand: RunArtifact) -> str | None:
 
 def served_doubts(base: RunArtifact, cand: RunArtifact) -> list[str]:
     """Reasons, from what the servers said while answering, to doubt that the runs measured
-    the variants they name: the two runs asked for different models but every answer of
-    both came from the same served model(s) (an A/A run passed off as a candidate's test);
-    or a run resumed an interrupted process's answers and its answers carry more than one
-    server fingerprint (the server changed between the two processes)."""
+    the variants they name: the two runs sent different model names to the same server but
+    every answer of both came from the same served model(s) (an A/A run passed off as a
+    candidate's test); or a run resumed an interrupted process's answers and the server
+    answering changed in between (`ServerInfo.changed_on_resume`)."""
     out: list[str] = []
     hb, hc = base.header, cand.header
     sb = hb.model.server if hb is not None else None
@@ -259,22 +259,22 @@ def served_doubts(base: RunArtifact, cand: RunArtifact) -> list[str]:
     if hb is not None and hc is not None and sb is not None and sc is not None:
         # the name each run sent to its server (llamacpp: the GGUF's alias, not its path)
         asked = tuple(h.model.model_name or h.settings.get("model") for h in (hb, hc))
-        if sb.answered_by and sb.answered_by == sc.answered_by and asked[0] != asked[1]:
+        # two servers that name their models alike (a default alias) prove nothing
+        shared = set(hb.model.endpoints) & set(hc.model.endpoints)
+        same = sb.answered_by and sb.answered_by == sc.answered_by
+        if same and shared and asked[0] != asked[1]:
             out.append(
-                f"SAME SERVED MODEL: base asked for {asked[0]!r} and cand for {asked[1]!r}, "
-                f"but every answer of both runs says it came from {', '.join(sb.answered_by)};"
-                " this may be one model compared with itself"
+                f"SAME SERVED MODEL: base asked for {asked[0]!r} and cand for {asked[1]!r}"
+                f" at {', '.join(sorted(shared))}, but every answer of both runs says it came"
+                f" from {', '.join(sb.answered_by)}; this may be one model compared with itself"
             )
     for side, h in (("base", hb), ("cand", hc)):
         server = h.model.server if h is not None else None
-        if h is None or server is None or h.perf.requests_resumed == 0:
-            continue
-        if len(server.system_fingerprints) > 1:
+        if h is not None and server is not None and server.changed_on_resume:
             out.append(
-                f"MIXED SERVER: the {side} run ({h.variant}) resumed {h.perf.requests_resumed}"
-                " answers of an interrupted process, and its answers carry"
-                f" {len(server.system_fingerprints)} server fingerprints"
-                f" ({', '.join(server.system_fingerprints)}): rerun it with --force"
+                f"MIXED SERVER: the {side} run ({h.variant}) resumed"
+                f" {h.perf.requests_resumed} answers of an interrupted process, and the server"
+                f" changed in between ({server.changed_on_resume}): rerun it with --force"
             )
     return out
 

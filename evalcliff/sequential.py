@@ -42,7 +42,13 @@ from evalcliff.results.io import read_run, write_run
 from evalcliff.runner.identity import safe_name
 from evalcliff.runner.many import JobResult, RunOptions
 from evalcliff.schema.manifest import SuiteManifest
-from evalcliff.schema.run import PerfStats, RunHeader, SequentialDesign, SequentialSlice
+from evalcliff.schema.run import (
+    ModelIdentity,
+    PerfStats,
+    RunHeader,
+    SequentialDesign,
+    SequentialSlice,
+)
 from evalcliff.stats.sequential import boundary_at
 from evalcliff.suites.items import Item
 from evalcliff.suites.spec import SuiteSpec
@@ -226,13 +232,14 @@ def merged_header(
     busiest = max(headers, key=lambda h: h.perf.requests_computed)
     starts = [h.started_at for h in headers if h.started_at]
     ends = [h.finished_at for h in headers if h.finished_at]
+    resumed = sum(h.perf.requests_resumed for h in headers)
     return RunHeader(
         run_key=run_key_of(design.looks, design.look_run_keys),
         variant=name,
         backend=last.backend,
         settings=last.settings,
         defaults_used=last.defaults_used,
-        model=last.model,
+        model=merged_model(headers),
         suite=suite,
         packages=last.packages,
         seed=last.seed,
@@ -242,9 +249,38 @@ def merged_header(
         finished_at=max(ends) if ends else None,
         n_items=len(df),
         n_errors=int(df["error"].notna().sum()),
-        perf=perf.model_copy(update={"itl_s": busiest.perf.itl_s}),
+        perf=perf.model_copy(update={"itl_s": busiest.perf.itl_s, "requests_resumed": resumed}),
         sequential=design,
     )
+
+
+def merged_model(headers: list[RunHeader]) -> ModelIdentity:
+    """The last look's model identity, with what every look's server said: the answering
+    models and fingerprints of all looks, and `changed_on_resume` when a look resumed across
+    a server change or two consecutive looks share no answering model or no fingerprint
+    (the server changed between looks)."""
+    last = headers[-1].model
+    servers = [h.model.server for h in headers if h.model.server is not None]
+    if last.server is None or not servers:
+        return last
+    changes = [s.changed_on_resume for s in servers if s.changed_on_resume]
+    for k, (a, b) in enumerate(zip(servers, servers[1:], strict=False), start=1):
+        for what, x, y in (
+            ("model", a.answered_by, b.answered_by),
+            ("fingerprint", a.system_fingerprints, b.system_fingerprints),
+        ):
+            if x and y and not set(x) & set(y):
+                changes.append(
+                    f"{what} {', '.join(x)} -> {', '.join(y)} between looks {k}, {k + 1}"
+                )
+    server = last.server.model_copy(
+        update={
+            "answered_by": sorted({m for s in servers for m in s.answered_by}),
+            "system_fingerprints": sorted({f for s in servers for f in s.system_fingerprints}),
+            "changed_on_resume": "; ".join(changes) or None,
+        }
+    )
+    return last.model_copy(update={"server": server})
 
 
 def run_sequential(

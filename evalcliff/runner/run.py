@@ -183,6 +183,27 @@ def answered_by(metrics_path: Path, hashes: dict[str, str]) -> tuple[list[str], 
     return sorted(models), sorted(fingerprints)
 
 
+def server_change(metrics_path: Path, hashes: dict[str, str], before: set[str]) -> str | None:
+    """What changed between the answers an interrupted process left (request hashes in
+    `before`) and this process's, when they share no system fingerprint or no served model
+    name (each side having some); None when nothing shows a change. A fleet of replicas
+    answering both processes shares its names and fingerprints, so it is no change."""
+    fresh = {k: h for k, h in hashes.items() if h not in before}
+    old = {k: h for k, h in hashes.items() if h in before}
+    if not fresh or not old:
+        return None
+    (m_old, f_old), (m_new, f_new) = (
+        answered_by(metrics_path, old),
+        answered_by(metrics_path, fresh),
+    )
+    said = []
+    if m_old and m_new and not set(m_old) & set(m_new):
+        said.append(f"model {', '.join(m_old)} -> {', '.join(m_new)}")
+    if f_old and f_new and not set(f_old) & set(f_new):
+        said.append(f"fingerprint {', '.join(f_old)} -> {', '.join(f_new)}")
+    return "; ".join(said) or None
+
+
 def _set_state(rdir: Path, status: str, **extra: Any) -> None:
     tmp = rdir / "state.json.tmp"
     tmp.write_text(json.dumps({"status": status, **extra}))
@@ -409,6 +430,7 @@ def _execute(
                 update={
                     "answered_by": models,
                     "system_fingerprints": sorted({*server.system_fingerprints, *prints}),
+                    "changed_on_resume": server_change(metrics_path, hashes, answered_before),
                 }
             )
     try:

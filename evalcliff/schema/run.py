@@ -113,6 +113,9 @@ class ServerInfo(BaseModel):
     # the `model` field of the answers the run holds (resumed ones included)
     answered_by: list[str] = Field(default_factory=list)
     system_fingerprints: list[str] = Field(default_factory=list)  # seen in responses
+    # set when a resumed run's earlier answers and this process's share no fingerprint or
+    # no served model name: what each said (the server changed between the two processes)
+    changed_on_resume: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)  # server/version response headers
 
 

@@ -463,3 +463,80 @@ def test_one_alias_sent_for_two_files_is_no_doubt(
     assert same_alias == []
     two_names = served_doubts(side("/m/f16.gguf", "f16"), side("/m/q4.gguf", "q4"))
     assert two_names and two_names[0].startswith("SAME SERVED MODEL: base asked for 'f16'")
+
+
+def test_a_server_change_across_a_resume_is_told_from_a_fleet(tmp_path: Path) -> None:
+    import json
+
+    from evalcliff.runner.run import server_change
+
+    def metrics(records: dict[str, tuple[str | None, str | None]]) -> Path:
+        path = tmp_path / f"m{len(list(tmp_path.iterdir()))}.jsonl"
+        lines = [
+            json.dumps({"hash": h, "served_model": m, "fingerprint": f})
+            for h, (m, f) in records.items()
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    hashes = {f"i{k}": f"h{k}" for k in range(4)}
+    before = {"h0", "h1"}
+    # two replicas behind one endpoint, answering both processes: no change
+    fleet = metrics({"h0": ("m", "r1"), "h1": ("m", "r2"), "h2": ("m", "r2"), "h3": ("m", "r1")})
+    assert server_change(fleet, hashes, before) is None
+    # an upgrade between the two processes
+    upgrade = metrics({"h0": ("m", "v1"), "h1": ("m", "v1"), "h2": ("m", "v2"), "h3": ("m", "v2")})
+    assert server_change(upgrade, hashes, before) == "fingerprint v1 -> v2"
+    # a model swapped on a server that sends no fingerprint (vLLM)
+    swap = metrics(
+        {"h0": ("old", None), "h1": ("old", None), "h2": ("new", None), "h3": ("new", None)}
+    )
+    assert server_change(swap, hashes, before) == "model old -> new"
+    # nothing resumed, or nothing new: nothing to compare
+    assert server_change(upgrade, hashes, set()) is None
+    assert server_change(upgrade, hashes, set(hashes.values())) is None
+
+
+def test_two_servers_that_name_their_models_alike_are_no_doubt(
+    heads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalcliff.compare import compare_artifacts
+    from evalcliff.gate import Policy
+
+    monkeypatch.setenv("EVALCLIFF_CACHE", str(tmp_path / "cache"))
+    spec = load_suite(str(heads))
+    answers = {it.prompt: str(it.target) for it in build_items(spec, spec.seed)}
+    with FakeServer() as one, FakeServer() as two:
+        cfg = tmp_path / "two.toml"
+        lines = []
+        for name, model, server in (("base", "llama-fp16", one), ("cand", "llama-q4", two)):
+            server.answer_for, server.model = answers, "gpt-3.5-turbo"  # a default alias
+            lines.append(
+                f'[variants.{name}]\nbackend = "openai"\nmodel = "{model}"\n'
+                f'endpoints = ["{server.url}"]\nmax_retries = 0\n'
+            )
+        cfg.write_text("\n".join(lines))
+        for name in ("base", "cand"):
+            run_variant(name, resolve_variant(name, cfg), spec, tmp_path / f"{name}.parquet")
+    base, cand = read_run(tmp_path / "base.parquet"), read_run(tmp_path / "cand.parquet")
+    assert compare_artifacts(base, cand, Policy(margin=0.5)).verdict == "go"
+
+
+def test_a_sequential_run_keeps_each_look_s_server_change() -> None:
+    from evalcliff.schema.run import ServerInfo
+    from evalcliff.sequential import merged_model
+    from tests.cli.test_cli import _header
+
+    def look(fps: list[str], change: str | None = None) -> Any:
+        h = _header("v")
+        server = ServerInfo(answered_by=["m"], system_fingerprints=fps, changed_on_resume=change)
+        return h.model_copy(update={"model": h.model.model_copy(update={"server": server})})
+
+    steady = merged_model([look(["a"]), look(["a", "b"])])
+    assert steady.server is not None and steady.server.changed_on_resume is None
+    assert steady.server.system_fingerprints == ["a", "b"]
+    upgraded = merged_model([look(["a"]), look(["b"])])
+    assert upgraded.server is not None
+    assert upgraded.server.changed_on_resume == "fingerprint a -> b between looks 1, 2"
+    resumed = merged_model([look(["a"], "fingerprint a -> c"), look(["a"])])
+    assert resumed.server is not None and resumed.server.changed_on_resume == "fingerprint a -> c"
