@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evalcliff.errors import EvalcliffError
+from evalcliff.errors import ERROR_PREFIX, EvalcliffError
 from evalcliff.suites.items import Item, prompt_hash
 from evalcliff.suites.spec import SuiteSpec
 
@@ -118,6 +118,10 @@ def lm_eval_rows(spec: SuiteSpec, samples: dict[str, list[dict[str, Any]]]) -> l
 
     item_id = `SLICE/doc_id`; prompt_hash hashes the request context; score = the slice's
     metric (must lie in [0, 1]); correct = score == 1; catastrophic is never set.
+
+    A sample any of whose responses (raw `resps` or `filtered_resps`) is a failed request's
+    marker (`ERROR_PREFIX + reason`, which lm-eval scores as a wrong answer) is an error row
+    as `score_outputs` makes them: error = the reason, output "", score 0, not correct.
     """
     rows: list[dict[str, Any]] = []
     for slice_name, task in lm_eval_slices(spec).items():
@@ -129,7 +133,8 @@ def lm_eval_rows(spec: SuiteSpec, samples: dict[str, list[dict[str, Any]]]) -> l
                     f"slice {slice_name!r}: lm-eval task {task!r} has no per-sample metric "
                     f"{metric!r} (set `scorer` to one of {known})"
                 )
-            value = float(s[metric])
+            failure = _error_marker(s.get("resps")) or _error_marker(s.get("filtered_resps"))
+            value = 0.0 if failure is not None else float(s[metric])
             if not 0.0 <= value <= 1.0:
                 raise EvalcliffError(
                     f"slice {slice_name!r}: metric {metric!r} = {value} is not a fraction in [0, 1]"
@@ -150,18 +155,31 @@ def lm_eval_rows(spec: SuiteSpec, samples: dict[str, list[dict[str, Any]]]) -> l
                     "stratum": "all",
                     "cluster_id": iid,
                     "prompt_hash": prompt_hash(context),
-                    "output": output,
+                    "output": "" if failure is not None else output,
                     "target": str(s.get("target", "")),
                     "score": value,
                     "correct": value >= 1.0,
                     "catastrophic": False,
-                    "error": None,
+                    "error": None if failure is None else failure[len(ERROR_PREFIX) :],
                     "latency_s": None,
                     "ttft_s": None,
                     "output_tokens": None,
                 }
             )
     return rows
+
+
+def _error_marker(resps: Any) -> str | None:
+    """The first failed request's marker among a sample's responses, however nested (a
+    generate_until sample holds `[[text]]`, a loglikelihood one `[[(logprob, greedy)], ...]`)."""
+    if isinstance(resps, str):
+        return resps if resps.startswith(ERROR_PREFIX) else None
+    if isinstance(resps, (list, tuple)):
+        for r in resps:
+            found = _error_marker(r)
+            if found is not None:
+                return found
+    return None
 
 
 def request_hash(args: Any) -> str:
