@@ -68,16 +68,27 @@ def load_items(
     spec: SuiteSpec, items_dir: str | None, tokenizer: str | None, seed: int | None
 ) -> list[Item]:
     """The suite's items: read from a `suites build` directory, or built once here."""
-    from evalcliff.suites.build import build_items, read_build
+    return load_items_seeded(spec, items_dir, tokenizer, seed)[0]
+
+
+def load_items_seeded(
+    spec: SuiteSpec, items_dir: str | None, tokenizer: str | None, seed: int | None
+) -> tuple[list[Item], int]:
+    """The suite's items and the seed of their build: `--seed` (the suite's when None) for
+    items built here; the build's own seed (its manifest's) for `--items DIR`, where a
+    `--seed` that differs is refused. Pass that seed on to the run, so that its header and
+    run key are those of `run --seed N` over the same build."""
+    from evalcliff.suites.build import build_items, read_build_seeded
 
     if items_dir is None:
-        return build_items(spec, seed, tokenizer=tokenizer)
+        built_seed = spec.seed if seed is None else seed
+        return build_items(spec, built_seed, tokenizer=tokenizer), built_seed
     if tokenizer is not None:
         raise EvalcliffError(
             "--tokenizer applies when items are built; --items DIR was built already "
             "(pass --tokenizer to `evalcliff suites build` instead)"
         )
-    return read_build(spec, Path(items_dir), seed)
+    return read_build_seeded(spec, Path(items_dir), seed)
 
 
 def writable_dir(path: Path, what: str) -> Path:

@@ -11,7 +11,7 @@ from evalcliff.cli.options import (
     build_options,
     config_option,
     limit_option,
-    load_items,
+    load_items_seeded,
     suite_option,
     unsandboxed_option,
 )
@@ -28,7 +28,12 @@ from evalcliff.cli.options import (
     help="Run artifact to write (.parquet, header inside) "
     "[default: reports/runs/SUITE/VARIANT.parquet, VARIANT.limitN.parquet with --limit].",
 )
-@click.option("--seed", type=int, default=None, help="Item seed (default: the suite's).")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Item seed [default: the suite's; with --items, the build's, which must match].",
+)
 @limit_option
 @build_options
 @unsandboxed_option
@@ -65,7 +70,7 @@ def command(
     v = resolve_variant(variant, config)
     history = recorder(record_db, record_tags)
     spec = load_suite(suite)
-    items = load_items(spec, items_dir, tokenizer, seed)
+    items, seed = load_items_seeded(spec, items_dir, tokenizer, seed)  # --items: its seed
     path = Path(out) if out else Path("reports/runs") / spec.name / results_name(variant, limit)
     with progress_callbacks(variant) as (on_total, on_item):
         outcome = run_variant(

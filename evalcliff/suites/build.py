@@ -236,6 +236,15 @@ def limit_items(items: list[Item], limit: int | None, seed: int | str = 0) -> li
 def read_build(spec: SuiteSpec, directory: Path, seed: int | None = None) -> list[Item]:
     """Items written by `evalcliff suites build` in `directory`, checked against `spec`:
     same suite, same seed, every slice present, and the items unchanged since the build."""
+    return read_build_seeded(spec, directory, seed)[0]
+
+
+def read_build_seeded(
+    spec: SuiteSpec, directory: Path, seed: int | None = None
+) -> tuple[list[Item], int]:
+    """`read_build`'s items and the seed they were built with (the manifest's): the seed a
+    run over them has, so that it pairs with a run built here with `--seed` of that value.
+    A `seed` other than the build's is refused."""
     items_path, man_path = directory / "items.jsonl", directory / "manifest.json"
     for p in (items_path, man_path):
         if not p.is_file():
@@ -266,4 +275,4 @@ def read_build(spec: SuiteSpec, directory: Path, seed: int | None = None) -> lis
     diffs = fresh.differences(built)
     if diffs:
         raise EvalcliffError(f"{man_path}: the suite changed since the build: {diffs[0]}")
-    return items
+    return items, built.seed
