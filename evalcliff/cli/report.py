@@ -14,7 +14,7 @@ from evalcliff.cli.options import (
     build_options,
     config_option,
     limit_option,
-    load_items,
+    load_items_seeded,
     policy_option,
     suite_option,
     unsandboxed_option,
@@ -127,9 +127,9 @@ def command(
 
     clear_report(out_dir)  # a report that stops before its verdict leaves no older one
     history = recorder(record_db, record_tags)
-    items = load_items(spec, items_dir, tokenizer, None)
+    items, seed = load_items_seeded(spec, items_dir, tokenizer, None)  # --items: the build's
     runs = writable_dir(Path(runs_dir) / spec.name, "--runs-dir")
-    opts = RunOptions(limit=limit, force=force, allow_unsandboxed=allow_unsandboxed_code)
+    opts = RunOptions(seed=seed, limit=limit, force=force, allow_unsandboxed=allow_unsandboxed_code)
     err = output_format == "json"  # stdout carries only summary.json then
     if looks is not None:
         from evalcliff.sequential import many_runner, run_sequential
@@ -141,8 +141,8 @@ def command(
                 looks,
                 base=base,
                 cand=cand,
-                suite=manifest(spec, items, spec.seed),
-                manifest_of=lambda used: manifest(spec, used, spec.seed),
+                suite=manifest(spec, items, seed),
+                manifest_of=lambda used: manifest(spec, used, seed),
                 policy=gate_policy,
                 runs=runs,
                 run_look=run_look,

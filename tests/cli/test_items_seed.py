@@ -49,3 +49,34 @@ def test_an_items_run_pairs_with_a_seed_run_of_the_same_build(
          "--out", str(tmp_path / "d.parquet"), "--items", str(build), "--seed", "6"],
     )  # fmt: skip
     assert res.exit_code == 2 and "built with seed 5, not --seed 6" in res.output, res.output
+
+
+def test_a_report_over_items_pairs_with_a_seed_run_of_the_same_build(
+    tmp_path: Path, mini_suite: Path, mock_config: Path
+) -> None:
+    runner = CliRunner()
+    build = tmp_path / "items_s5"
+    res = runner.invoke(
+        cli, ["suites", "build", str(mini_suite), "--seed", str(SEED), "--out", str(build)]
+    )
+    assert res.exit_code == 0, res.output
+    b = tmp_path / "b.parquet"
+    _run(runner, mini_suite, mock_config, b, "--seed", str(SEED))
+    for looks in ([], ["--sequential", "2"]):
+        runs = tmp_path / f"runs{len(looks)}"
+        res = runner.invoke(
+            cli,
+            ["report", "--base", "good", "--cand", "good", "--suite", str(mini_suite),
+             "--config", str(mock_config), "--items", str(build), "--runs-dir", str(runs),
+             "--out", str(tmp_path / f"rep{len(looks)}"), *looks],
+        )  # fmt: skip
+        assert res.exit_code in (0, 3), res.output
+        (a,) = [p for p in (runs / "mini").glob("good*.parquet")]
+        ha = read_run(a).header
+        assert ha.seed == SEED and ha.suite.seed == SEED
+        if not looks:
+            assert ha.run_key == read_run(b).header.run_key
+            res = runner.invoke(
+                cli, ["compare", "--base", str(a), "--cand", str(b), "--out", str(tmp_path / "c")]
+            )
+            assert "cannot be paired" not in res.output and res.exit_code != 2, res.output
