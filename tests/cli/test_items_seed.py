@@ -18,15 +18,20 @@ def _run(runner: CliRunner, suite: Path, config: Path, out: Path, *extra: str) -
     assert res.exit_code == 0, res.output
 
 
+def _build(runner: CliRunner, suite: Path, out: Path) -> Path:
+    """`suites build SUITE --seed SEED --out OUT`."""
+    res = runner.invoke(
+        cli, ["suites", "build", str(suite), "--seed", str(SEED), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    return out
+
+
 def test_an_items_run_pairs_with_a_seed_run_of_the_same_build(
     tmp_path: Path, mini_suite: Path, mock_config: Path
 ) -> None:
     runner = CliRunner()
-    build = tmp_path / "items_s5"
-    res = runner.invoke(
-        cli, ["suites", "build", str(mini_suite), "--seed", str(SEED), "--out", str(build)]
-    )
-    assert res.exit_code == 0, res.output
+    build = _build(runner, mini_suite, tmp_path / "items_s5")
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     _run(runner, mini_suite, mock_config, a, "--items", str(build))
     _run(runner, mini_suite, mock_config, b, "--seed", str(SEED))
@@ -55,11 +60,7 @@ def test_a_report_over_items_pairs_with_a_seed_run_of_the_same_build(
     tmp_path: Path, mini_suite: Path, mock_config: Path
 ) -> None:
     runner = CliRunner()
-    build = tmp_path / "items_s5"
-    res = runner.invoke(
-        cli, ["suites", "build", str(mini_suite), "--seed", str(SEED), "--out", str(build)]
-    )
-    assert res.exit_code == 0, res.output
+    build = _build(runner, mini_suite, tmp_path / "items_s5")
     b = tmp_path / "b.parquet"
     _run(runner, mini_suite, mock_config, b, "--seed", str(SEED))
     for looks in ([], ["--sequential", "2"]):
