@@ -105,7 +105,7 @@ def command(
     (finished items are kept, and running the same command again resumes); 130 on Ctrl-C,
     143 on SIGTERM.
     """
-    from evalcliff.compare import compare_files
+    from evalcliff.compare import clear_report, compare_files
     from evalcliff.config.variants import resolve_variant
     from evalcliff.gate import load_policy
     from evalcliff.runner.identity import safe_name
@@ -113,6 +113,8 @@ def command(
     from evalcliff.runner.run import code_sandbox_tier
     from evalcliff.suites.spec import load_suite
 
+    out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
+    clear_report(out_dir)  # a report that stops before its verdict leaves no older one
     # everything that can be refused is checked before any work
     variants = {n: resolve_variant(n, config) for n in dict.fromkeys([base, cand])}
     spec = load_suite(suite)
@@ -121,11 +123,7 @@ def command(
     if looks is not None:
         check_sequential(spec, limit)
     code_sandbox_tier(spec, allow_unsandboxed_code)
-    out_dir = Path(out or f"reports/{safe_name(base)}-vs-{safe_name(cand)}")
     writable_dir(out_dir, "--out")
-    from evalcliff.compare import clear_report
-
-    clear_report(out_dir)  # a report that stops before its verdict leaves no older one
     history = recorder(record_db, record_tags)
     items, seed = load_items_seeded(spec, items_dir, tokenizer, None)  # --items: the build's
     runs = writable_dir(Path(runs_dir) / spec.name, "--runs-dir")

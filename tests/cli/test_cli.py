@@ -384,3 +384,14 @@ def test_a_refused_comparison_leaves_no_earlier_verdict(runner: CliRunner, tmp_p
     res = runner.invoke(cli, [*args[:3], "--cand", str(other), "--out", str(out)])
     assert res.exit_code == 2, res.output
     assert not [p.name for p in out.iterdir() if p.name != ".lock"]  # no GO left for CI to read
+
+
+def test_a_report_refused_as_bad_input_leaves_no_earlier_verdict(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "summary.json").write_text('{"verdict": "go"}')
+    res = runner.invoke(cli, ["report", "--base", "fp16", "--cand", "no-such", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert not (out / "summary.json").exists()
