@@ -263,16 +263,16 @@ def merged_model(headers: list[RunHeader]) -> ModelIdentity:
     servers = [h.model.server for h in headers if h.model.server is not None]
     if last.server is None or not servers:
         return last
+    from evalcliff.runner.run import server_changes
+
     changes = [s.changed_on_resume for s in servers if s.changed_on_resume]
     for k, (a, b) in enumerate(zip(servers, servers[1:], strict=False), start=1):
-        for what, x, y in (
-            ("model", a.answered_by, b.answered_by),
-            ("fingerprint", a.system_fingerprints, b.system_fingerprints),
-        ):
-            if x and y and not set(x) & set(y):
-                changes.append(
-                    f"{what} {', '.join(x)} -> {', '.join(y)} between looks {k}, {k + 1}"
-                )
+        changes += [
+            f"{change} between looks {k}, {k + 1}"
+            for change in server_changes(
+                (a.answered_by, a.system_fingerprints), (b.answered_by, b.system_fingerprints)
+            )
+        ]
     server = last.server.model_copy(
         update={
             "answered_by": sorted({m for s in servers for m in s.answered_by}),

@@ -9,9 +9,9 @@ from evalcliff.schema.run import RunArtifact
 _SHOW = 3
 
 
-def _some(lines: list[str]) -> str:
-    more = f" (and {len(lines) - _SHOW} more)" if len(lines) > _SHOW else ""
-    return "; ".join(lines[:_SHOW]) + more
+def _some(lines: list[str], show: int = _SHOW) -> str:
+    more = f" (and {len(lines) - show} more)" if len(lines) > show else ""
+    return "; ".join(lines[:show]) + more
 
 
 def header_mismatches(run: RunArtifact) -> list[str]:
@@ -85,9 +85,8 @@ def refuse_unpairable(base: RunArtifact, cand: RunArtifact) -> None:
     (`build_differences`)."""
     diffs = build_differences(base, cand)
     if diffs:
-        more = f" (and {len(diffs) - 2} more)" if len(diffs) > 2 else ""
         raise EvalcliffError(
-            f"{base.path} and {cand.path} cannot be paired: {'; '.join(diffs[:2])}{more};"
+            f"{base.path} and {cand.path} cannot be paired: {_some(diffs, 2)};"
             " run both variants on the same suite build"
         )
 

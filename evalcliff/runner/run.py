@@ -22,7 +22,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -168,13 +168,14 @@ def _stale_partial(rdir: Path, out: Path) -> str | None:
     return None
 
 
-def answered_by(metrics_path: Path, hashes: dict[str, str]) -> tuple[list[str], list[str]]:
+def answered_by(
+    records: dict[str, dict[str, Any]], hashes: Iterable[str]
+) -> tuple[list[str], list[str]]:
     """(served model names, system fingerprints) that the requests `hashes` were answered
-    with, from the backend's per-request records (resumed answers included)."""
-    records = journal.read_records(metrics_path)
+    with, from the backend's per-request records (`journal.read_records` of its metrics)."""
     models: set[str] = set()
     fingerprints: set[str] = set()
-    for h in hashes.values():
+    for h in hashes:
         rec = records.get(h, {})
         if isinstance(rec.get("served_model"), str) and rec["served_model"]:
             models.add(rec["served_model"])
@@ -183,25 +184,27 @@ def answered_by(metrics_path: Path, hashes: dict[str, str]) -> tuple[list[str], 
     return sorted(models), sorted(fingerprints)
 
 
-def server_change(metrics_path: Path, hashes: dict[str, str], before: set[str]) -> str | None:
+def server_changes(old: tuple[list[str], list[str]], new: tuple[list[str], list[str]]) -> list[str]:
+    """How two sets of answers' (served models, fingerprints) show a server change: each
+    kind that both name and that shares no value ("model a -> b"). A fleet of replicas
+    answering both shares its names and fingerprints, so it is no change."""
+    return [
+        f"{what} {', '.join(x)} -> {', '.join(y)}"
+        for what, x, y in (("model", old[0], new[0]), ("fingerprint", old[1], new[1]))
+        if x and y and not set(x) & set(y)
+    ]
+
+
+def server_change(
+    records: dict[str, dict[str, Any]], hashes: dict[str, str], before: set[str]
+) -> str | None:
     """What changed between the answers an interrupted process left (request hashes in
-    `before`) and this process's, when they share no system fingerprint or no served model
-    name (each side having some); None when nothing shows a change. A fleet of replicas
-    answering both processes shares its names and fingerprints, so it is no change."""
-    fresh = {k: h for k, h in hashes.items() if h not in before}
-    old = {k: h for k, h in hashes.items() if h in before}
+    `before`) and this process's (`server_changes`); None when nothing shows a change."""
+    fresh = [h for h in hashes.values() if h not in before]
+    old = [h for h in hashes.values() if h in before]
     if not fresh or not old:
         return None
-    (m_old, f_old), (m_new, f_new) = (
-        answered_by(metrics_path, old),
-        answered_by(metrics_path, fresh),
-    )
-    said = []
-    if m_old and m_new and not set(m_old) & set(m_new):
-        said.append(f"model {', '.join(m_old)} -> {', '.join(m_new)}")
-    if f_old and f_new and not set(f_old) & set(f_new):
-        said.append(f"fingerprint {', '.join(f_old)} -> {', '.join(f_new)}")
-    return "; ".join(said) or None
+    return "; ".join(server_changes(answered_by(records, old), answered_by(records, fresh))) or None
 
 
 def _set_state(rdir: Path, status: str, **extra: Any) -> None:
@@ -425,12 +428,13 @@ def _execute(
         server: ServerInfo | None = None
         if hasattr(lm, "server_info"):
             server = lm.server_info()
-            models, prints = answered_by(metrics_path, hashes)
+            records = journal.read_records(metrics_path)
+            models, prints = answered_by(records, hashes.values())
             server = server.model_copy(
                 update={
                     "answered_by": models,
                     "system_fingerprints": sorted({*server.system_fingerprints, *prints}),
-                    "changed_on_resume": server_change(metrics_path, hashes, answered_before),
+                    "changed_on_resume": server_change(records, hashes, answered_before),
                 }
             )
     try:

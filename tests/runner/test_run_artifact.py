@@ -468,16 +468,17 @@ def test_one_alias_sent_for_two_files_is_no_doubt(
 def test_a_server_change_across_a_resume_is_told_from_a_fleet(tmp_path: Path) -> None:
     import json
 
+    from evalcliff.runner import journal
     from evalcliff.runner.run import server_change
 
-    def metrics(records: dict[str, tuple[str | None, str | None]]) -> Path:
+    def metrics(records: dict[str, tuple[str | None, str | None]]) -> Any:
         path = tmp_path / f"m{len(list(tmp_path.iterdir()))}.jsonl"
         lines = [
             json.dumps({"hash": h, "served_model": m, "fingerprint": f})
             for h, (m, f) in records.items()
         ]
         path.write_text("\n".join(lines) + "\n")
-        return path
+        return journal.read_records(path)  # as the runner reads the backend's records
 
     hashes = {f"i{k}": f"h{k}" for k in range(4)}
     before = {"h0", "h1"}
